@@ -1,0 +1,65 @@
+"""The root of every domain error. The API exception handler turns them into RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class ApplicationError(Exception):
+    """A refusal the caller can act on. Subclasses set ``code`` (stable, snake_case) and ``http_status``."""
+
+    code = "application_error"
+    http_status = 400
+    title = "Request refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, Sequence[str]] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = {k: list(v) for k, v in (errors or {}).items()}
+        self.extra = dict(extra or {})
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    http_status = 404
+    title = "Not found"
+
+
+class PermissionDenied(ApplicationError):
+    code = "permission_denied"
+    http_status = 403
+    title = "Not allowed"
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    http_status = 409
+    title = "Conflict with the current state"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class BusinessRuleViolation(ApplicationError):
+    code = "business_rule_violation"
+    http_status = 422
+    title = "Business rule violated"
+
+
+class ValidationFailed(ApplicationError):
+    code = "validation_failed"
+    http_status = 400
+    title = "Invalid input"
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    http_status = 422
+    title = "Idempotency key reused with a different request"

@@ -1,0 +1,18 @@
+"""Settings for the test suite: fast hashing, in-memory e-mail, tasks in-process unless a test starts a worker."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import BASE_DIR, env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = env.path("TEST_MEDIA_ROOT", default=BASE_DIR / "build" / "test-media")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Ordinary tests run tasks in-process; the live-worker tests switch the Celery app to the real broker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+LIVE_BROKER_URL = env("CELERY_BROKER_URL", default="") or env("REDIS_URL", default="")
+CELERY_BROKER_URL = LIVE_BROKER_URL or "memory://"
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="softasset-test")

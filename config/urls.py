@@ -1,0 +1,53 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common.api.exception_handler import PROBLEM_CONTENT_TYPE, problem_body
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+api_v1 = [
+    path("", include("registry.urls")),
+    path("", include("valuation.urls")),
+    path("", include("credit.urls")),
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+
+def _problem_or_page(request: HttpRequest, status: int, code: str, detail: str, fallback: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            problem_body(status=status, code=code, detail=detail), status=status, content_type=PROBLEM_CONTENT_TYPE
+        )
+    return HttpResponse(fallback, status=status, content_type="text/plain; charset=utf-8")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _problem_or_page(request, 404, "not_found", "No such endpoint.", "Not found")
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return _problem_or_page(
+        request,
+        500,
+        "internal_error",
+        "Something went wrong on our side. Quote the request id to support.",
+        "Server error",
+    )

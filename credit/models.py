@@ -1,0 +1,128 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel
+from common.money import (
+    CURRENCY_LENGTH,
+    DEFAULT_CURRENCY,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_DIGITS,
+)
+from registry.models import Asset, Bank, Firm
+from valuation.models import Valuation
+
+
+def money(verbose_name: str, **kwargs: object) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+class CreditProduct(BaseModel):
+    class Kind(models.TextChoices):
+        PLEDGE = "pledge", _("pledge loan")
+        UNSECURED = "unsecured", _("innovation-points unsecured loan")
+        BOTH = "both", _("pledge plus unsecured")
+
+    bank = models.ForeignKey(Bank, verbose_name=_("bank"), on_delete=models.PROTECT, related_name="products")
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PLEDGE)
+    pledge_rates = models.JSONField(
+        _("pledge rates"), default=dict, help_text=_('Asset kind to rate as a decimal string, e.g. {"patent": "0.25"}')
+    )
+    unsecured_by_tier = models.JSONField(_("unsecured amount by tier"), default=dict, blank=True)
+    max_amount = money(_("maximum amount"), null=True, blank=True)
+    max_term_months = models.PositiveSmallIntegerField(_("maximum term (months)"), default=36)
+    max_valuation_age_days = models.PositiveSmallIntegerField(_("maximum valuation age (days)"), default=365)
+    currency = models.CharField(_("currency"), max_length=CURRENCY_LENGTH, default=DEFAULT_CURRENCY)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("credit product")
+        verbose_name_plural = _("credit products")
+        ordering = ("-id",)
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "code"], name="credit_product_code_unique_per_bank"),
+            models.CheckConstraint(
+                name="credit_product_max_amount_positive", condition=Q(max_amount__isnull=True) | Q(max_amount__gt=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class CreditLine(BaseModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        AT_RISK = "at_risk", _("at risk")
+        CLOSED = "closed", _("closed")
+
+    bank = models.ForeignKey(Bank, verbose_name=_("bank"), on_delete=models.PROTECT, related_name="credit_lines")
+    firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="credit_lines")
+    product = models.ForeignKey(
+        CreditProduct, verbose_name=_("product"), on_delete=models.PROTECT, related_name="credit_lines"
+    )
+    amount = money(_("amount"))
+    drawn_amount = money(_("drawn"), default=0)
+    secured_amount = money(_("secured part"), default=0)
+    unsecured_amount = money(_("unsecured part"), default=0)
+    currency = models.CharField(_("currency"), max_length=CURRENCY_LENGTH, default=DEFAULT_CURRENCY)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    term_months = models.PositiveSmallIntegerField(_("term (months)"))
+    matures_on = models.DateField(_("matures on"))
+    issued_by = models.CharField(_("issued by"), max_length=200)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit line")
+        verbose_name_plural = _("credit lines")
+        ordering = ("-id",)
+        constraints = [
+            models.CheckConstraint(name="credit_line_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="credit_line_drawn_within_amount",
+                condition=Q(drawn_amount__gte=0) & Q(drawn_amount__lte=F("amount")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line #{self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+class Pledge(BaseModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        RELEASED = "released", _("released")
+
+    credit_line = models.ForeignKey(
+        CreditLine, verbose_name=_("credit line"), on_delete=models.PROTECT, related_name="pledges"
+    )
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="pledges")
+    valuation = models.ForeignKey(
+        Valuation, verbose_name=_("valuation"), on_delete=models.PROTECT, related_name="pledges"
+    )
+    collateral_value = money(_("collateral value"))
+    pledge_rate = models.DecimalField(_("pledge rate"), max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES)
+    secured_amount = money(_("secured amount"))
+    currency = models.CharField(_("currency"), max_length=CURRENCY_LENGTH, default=DEFAULT_CURRENCY)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    external_registration_number = models.CharField(_("external registration number"), max_length=100, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pledge")
+        verbose_name_plural = _("pledges")
+        ordering = ("-id",)
+        constraints = [
+            # The heart of the register: an asset backs at most one active loan, whoever asks.
+            models.UniqueConstraint(fields=["asset"], condition=Q(status="active"), name="pledge_one_active_per_asset"),
+            models.CheckConstraint(
+                name="pledge_rate_within_cap", condition=Q(pledge_rate__gt=0) & Q(pledge_rate__lte="0.5")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pledge #{self.pk} asset #{self.asset_id} → line #{self.credit_line_id} ({self.status})"

@@ -1,0 +1,48 @@
+"""Role checks at the door; object-level access is decided by the selectors (404 for what is not yours)."""
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+
+class IsFirmUser(BasePermission):
+    message = "This endpoint is for firm users."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(getattr(request.user, "is_firm_user", False))
+
+
+class IsReviewer(BasePermission):
+    message = "This endpoint is for platform reviewers."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(getattr(request.user, "is_reviewer", False))
+
+
+class IsFirmUserOrReviewer(BasePermission):
+    message = "This endpoint is for firm users and reviewers."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(getattr(request.user, "is_firm_user", False) or getattr(request.user, "is_reviewer", False))
+
+
+class IsBank(BasePermission):
+    """A bank system (API key) or a bank's staff member."""
+
+    message = "This endpoint is for banks."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return getattr(request.user, "acting_bank", None) is not None
+
+
+class IsBankOrFirmOrReviewer(BasePermission):
+    message = "This endpoint is for banks, firm users and reviewers."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            getattr(user, "acting_bank", None) is not None
+            or getattr(user, "is_firm_user", False)
+            or getattr(user, "is_reviewer", False)
+        )

@@ -1,0 +1,89 @@
+"""Reads that imply permission. A caller never learns whether an object it may not see exists (404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from common.exceptions import NotFound
+from registry.models import Asset, Bank, Consent, Firm
+
+
+def asset_qs_for_user(*, user: Any) -> QuerySet[Asset]:
+    qs = Asset.objects.select_related("firm")
+    if getattr(user, "is_reviewer", False):
+        return qs
+    if getattr(user, "is_firm_user", False):
+        return qs.filter(firm_id=user.firm_id)
+    return qs.none()
+
+
+def asset_list_for_user(*, user: Any, kind: str | None = None, status: str | None = None) -> QuerySet[Asset]:
+    qs = asset_qs_for_user(user=user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def asset_get_for_user(*, user: Any, asset_id: int) -> Asset:
+    try:
+        return asset_qs_for_user(user=user).get(pk=asset_id)
+    except (Asset.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Asset not found.")) from None
+
+
+def asset_review_queue(*, kind: str | None = None, firm_uscc: str | None = None) -> QuerySet[Asset]:
+    qs = Asset.objects.select_related("firm").filter(status=Asset.Status.SUBMITTED)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if firm_uscc:
+        qs = qs.filter(firm__uscc=firm_uscc)
+    return qs
+
+
+def asset_get_for_review(*, asset_id: int) -> Asset:
+    try:
+        return Asset.objects.select_related("firm").get(pk=asset_id)
+    except Asset.DoesNotExist:
+        raise NotFound(_("Asset not found.")) from None
+
+
+def firm_get_for_user(*, user: Any) -> Firm:
+    if not getattr(user, "is_firm_user", False) or user.firm_id is None:
+        raise NotFound(_("You are not a member of a firm."))
+    return Firm.objects.select_related("industry").get(pk=user.firm_id)
+
+
+def consent_list_for_user(*, user: Any) -> QuerySet[Consent]:
+    qs = Consent.objects.select_related("firm", "bank")
+    if getattr(user, "is_firm_user", False):
+        return qs.filter(firm_id=user.firm_id)
+    bank = getattr(user, "acting_bank", None)
+    if bank is not None:
+        return qs.filter(bank=bank).live()
+    if getattr(user, "is_reviewer", False):
+        return qs
+    return qs.none()
+
+
+def consent_get_for_firm_user(*, user: Any, consent_id: int) -> Consent:
+    try:
+        return Consent.objects.select_related("bank", "firm").get(pk=consent_id, firm_id=user.firm_id)
+    except (Consent.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Consent not found.")) from None
+
+
+def firm_get_for_bank(*, bank: Bank, uscc: str, scope: str = Consent.Scope.CREDIT_LIMIT) -> Firm:
+    """The firm, only if it has live consent for ``bank`` with ``scope``; otherwise 404 (no existence leak)."""
+    consent = Consent.objects.live().select_related("firm").filter(bank=bank, firm__uscc=uscc.strip().upper()).first()
+    if consent is None or scope not in consent.scopes or not consent.firm.is_active:
+        raise NotFound(_("No firm with this code has given your bank consent."))
+    return consent.firm
+
+
+def bank_get_by_code(*, code: str) -> Bank | None:
+    return Bank.objects.filter(code=code, is_active=True).first()

@@ -1,0 +1,329 @@
+"""Writes to the register. Each service owns its transaction and writes its audit row inside it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+from common.audit import Actor, audit_record
+from common.exceptions import BusinessRuleViolation, InvalidTransition
+from registry.details import details_validate
+from registry.errors import (
+    AssetNotEditable,
+    FirmAlreadyExists,
+    IdentifierAlreadyRegistered,
+    SelfReviewForbidden,
+)
+from registry.identifiers import uscc_normalize, uscc_region
+from registry.models import Asset, Bank, BankApiKey, Consent, Firm, Industry, User
+from registry.transitions import ASSET_TRANSITIONS, EDITABLE_STATUSES
+
+
+def _asset_snapshot(asset: Asset) -> dict[str, Any]:
+    return {
+        "kind": asset.kind,
+        "title": asset.title,
+        "status": asset.status,
+        "version": asset.version,
+        "details": asset.details,
+    }
+
+
+def _save_identifier_checked(asset: Asset, *, fields: list[str] | None = None) -> None:
+    """Save, turning a clash on the registry-wide identifier into a clear 409."""
+    try:
+        with transaction.atomic():
+            asset.save(update_fields=fields) if fields else asset.save()
+    except IntegrityError:
+        if asset.identifier and Asset.objects.filter(identifier=asset.identifier).exclude(pk=asset.pk).exists():
+            kind, _sep, value = asset.identifier.partition(":")
+            raise IdentifierAlreadyRegistered(
+                _("%(kind)s %(value)s is already registered in the registry.") % {"kind": kind, "value": value},
+                errors={"details": [_("This identifier is already registered.")]},
+                extra={"identifier": value},
+            ) from None
+        raise
+
+
+# --- firms, banks, people -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def firm_create(
+    *,
+    uscc: str,
+    name: str,
+    industry_code: str,
+    actor: Actor,
+    legal_representative: str = "",
+    founded_on: date | None = None,
+    region_code: str | None = None,
+) -> Firm:
+    code = uscc_normalize(uscc)
+    if Firm.objects.filter(uscc=code).exists():
+        raise FirmAlreadyExists(_("A firm with USCC %(uscc)s is already registered.") % {"uscc": code})
+    industry = Industry.objects.get(code=industry_code)
+    firm = Firm(
+        uscc=code,
+        name=name,
+        industry=industry,
+        legal_representative=legal_representative,
+        founded_on=founded_on,
+        region_code=region_code or uscc_region(code),
+    )
+    firm.full_clean()
+    firm.save()
+    audit_record(
+        actor=actor,
+        action="firm.created",
+        object_type="firm",
+        object_id=firm.pk,
+        after={"uscc": firm.uscc, "name": firm.name, "industry": industry.code},
+    )
+    return firm
+
+
+REVIEWER_GROUP = "reviewers"
+REVIEWER_APPS = ("registry", "valuation", "credit", "common")
+
+
+def reviewer_group_get() -> Group:
+    """The back-office group: may view every record of the service in the admin (decisions go through the
+    review services and their four-eyes rules)."""
+    group, _created = Group.objects.get_or_create(name=REVIEWER_GROUP)
+    perms = Permission.objects.filter(content_type__app_label__in=REVIEWER_APPS, codename__startswith="view_")
+    group.permissions.add(*perms)
+    return group
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    actor: Actor,
+    firm: Firm | None = None,
+    bank: Bank | None = None,
+    email: str = "",
+) -> User:
+    user = User(
+        username=username,
+        email=email,
+        role=role,
+        firm=firm,
+        bank=bank,
+        is_staff=role in (User.Role.REVIEWER, User.Role.PLATFORM_ADMIN),
+        is_superuser=role == User.Role.PLATFORM_ADMIN,
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    if user.is_staff and not user.is_superuser:
+        user.groups.add(reviewer_group_get())
+    audit_record(
+        actor=actor,
+        action="user.created",
+        object_type="user",
+        object_id=user.pk,
+        after={
+            "username": username,
+            "role": role,
+            "firm": firm.uscc if firm else None,
+            "bank": bank.code if bank else None,
+        },
+    )
+    return user
+
+
+@transaction.atomic
+def bank_create(*, code: str, name: str, actor: Actor) -> Bank:
+    bank = Bank(code=code, name=name)
+    bank.full_clean()
+    bank.save()
+    audit_record(
+        actor=actor, action="bank.created", object_type="bank", object_id=bank.pk, after={"code": code, "name": name}
+    )
+    return bank
+
+
+@transaction.atomic
+def bank_api_key_create(
+    *, bank: Bank, name: str, actor: Actor, expires_at: datetime | None = None
+) -> tuple[BankApiKey, str]:
+    """Create a key; the plain key is returned once and never stored."""
+    api_key, key = BankApiKey.objects.create_key(bank=bank, name=name, expiry_date=expires_at)
+    audit_record(
+        actor=actor,
+        action="api_key.created",
+        object_type="api_key",
+        object_id=api_key.prefix,
+        after={"bank": bank.code, "name": name, "expires_at": expires_at},
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def bank_api_key_revoke(*, api_key: AbstractAPIKey, actor: Actor) -> None:
+    api_key.revoked = True
+    api_key.save(update_fields=["revoked"])
+    audit_record(actor=actor, action="api_key.revoked", object_type="api_key", object_id=api_key.prefix)
+
+
+# --- assets -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def asset_create(*, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None) -> Asset:
+    valid = details_validate(kind=kind, details=details)
+    asset = Asset(
+        firm=firm, kind=kind, title=title, details=valid.details, identifier=valid.identifier, created_by=user
+    )
+    _save_identifier_checked(asset)
+    audit_record(
+        actor=actor, action="asset.created", object_type="asset", object_id=asset.pk, after=_asset_snapshot(asset)
+    )
+    return asset
+
+
+@transaction.atomic
+def asset_update(*, asset: Asset, actor: Actor, title: str | None = None, details: Any = None) -> Asset:
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if asset.status not in EDITABLE_STATUSES:
+        raise AssetNotEditable(
+            _("Only draft or rejected assets can be edited; this one is %(status)s.") % {"status": asset.status}
+        )
+    before = _asset_snapshot(asset)
+    if title is not None:
+        asset.title = title
+    if details is not None:
+        valid = details_validate(kind=asset.kind, details=details)
+        asset.details, asset.identifier = valid.details, valid.identifier
+    _save_identifier_checked(asset)
+    audit_record(
+        actor=actor,
+        action="asset.updated",
+        object_type="asset",
+        object_id=asset.pk,
+        before=before,
+        after=_asset_snapshot(asset),
+    )
+    return asset
+
+
+def _asset_transition(asset: Asset, to: str, *, actor: Actor, extra: dict[str, Any] | None = None) -> None:
+    if to not in ASSET_TRANSITIONS.get(asset.status, frozenset()):
+        raise InvalidTransition(
+            _("An asset cannot go from %(from)s to %(to)s.") % {"from": asset.status, "to": to},
+            extra={"current_status": asset.status},
+        )
+    before = asset.status
+    asset.status = to
+    audit_record(
+        actor=actor,
+        action=f"asset.{to}",
+        object_type="asset",
+        object_id=asset.pk,
+        before={"status": before},
+        after={"status": to},
+        data=extra or {},
+    )
+
+
+@transaction.atomic
+def asset_submit(*, asset: Asset, actor: Actor, user: User | None) -> Asset:
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _asset_transition(asset, Asset.Status.SUBMITTED, actor=actor)
+    asset.submitted_by, asset.submitted_at = user, timezone.now()
+    asset.rejection_reason = ""
+    asset.save(update_fields=["status", "submitted_by", "submitted_at", "rejection_reason", "updated_at"])
+    return asset
+
+
+def _check_four_eyes(asset: Asset, reviewer: User) -> None:
+    if reviewer.pk in (asset.submitted_by_id, asset.created_by_id):
+        raise SelfReviewForbidden(_("You prepared this asset, so another reviewer must decide it."))
+    if reviewer.firm_id is not None and reviewer.firm_id == asset.firm_id:
+        raise SelfReviewForbidden(_("A reviewer cannot decide an asset of their own firm."))
+
+
+@transaction.atomic
+def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _check_four_eyes(asset, reviewer)
+    _asset_transition(asset, Asset.Status.APPROVED, actor=reviewer.as_actor)
+    asset.decided_by, asset.decided_at = reviewer, timezone.now()
+    asset.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    return asset
+
+
+@transaction.atomic
+def asset_reject(*, asset: Asset, reviewer: User, reason: str) -> Asset:
+    if not reason.strip():
+        raise BusinessRuleViolation(
+            _("A rejection needs a reason the firm can act on."), errors={"reason": [_("This field may not be blank.")]}
+        )
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _check_four_eyes(asset, reviewer)
+    _asset_transition(asset, Asset.Status.REJECTED, actor=reviewer.as_actor, extra={"reason": reason})
+    asset.decided_by, asset.decided_at, asset.rejection_reason = reviewer, timezone.now(), reason.strip()
+    asset.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])
+    return asset
+
+
+# --- consent ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_grant(*, firm: Firm, bank: Bank, expires_at: datetime, scopes: list[str], user: User) -> Consent:
+    """Grant ``bank`` consent; an earlier unrevoked consent to the same bank is superseded (revoked now)."""
+    now = timezone.now()
+    if expires_at <= now:
+        raise BusinessRuleViolation(
+            _("The expiry must be in the future."), errors={"expires_at": [_("Must be in the future.")]}
+        )
+    previous = Consent.objects.select_for_update().filter(firm=firm, bank=bank, revoked_at__isnull=True).first()
+    if previous is not None:
+        previous.revoked_at, previous.revoked_by = now, user
+        previous.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+        audit_record(
+            actor=user.as_actor,
+            action="consent.superseded",
+            object_type="consent",
+            object_id=previous.pk,
+            data={"bank": bank.code},
+        )
+    consent = Consent.objects.create(
+        firm=firm, bank=bank, expires_at=expires_at, scopes=sorted(set(scopes)), granted_by=user
+    )
+    audit_record(
+        actor=user.as_actor,
+        action="consent.granted",
+        object_type="consent",
+        object_id=consent.pk,
+        after={"firm": firm.uscc, "bank": bank.code, "scopes": consent.scopes, "expires_at": expires_at},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, consent: Consent, user: User) -> Consent:
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.revoked_at is not None:
+        return consent  # revoking twice changes nothing
+    consent.revoked_at, consent.revoked_by = timezone.now(), user
+    consent.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+    audit_record(
+        actor=user.as_actor,
+        action="consent.revoked",
+        object_type="consent",
+        object_id=consent.pk,
+        data={"firm": consent.firm.uscc, "bank": consent.bank.code},
+    )
+    return consent

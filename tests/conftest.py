@@ -1,0 +1,178 @@
+"""Shared fixtures. The live-worker fixture starts a real Celery worker against Redis and the PostgreSQL test
+database; those tests run in the service pass of `make test` and skip (saying why) elsewhere, unless
+REQUIRE_SERVICES=1 makes a missing service a failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories.registry import BankFactory, ReviewerFactory, UserFactory, api_key_for
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _broker_problem() -> str | None:
+    url = settings.LIVE_BROKER_URL
+    if not url:
+        return "no REDIS_URL or CELERY_BROKER_URL set"
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        return f"Redis not reachable at {url} ({type(exc).__name__})"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    live = [item for item in items if "live_services" in item.keywords]
+    if not live:
+        return
+    if not _is_postgres():
+        reason = "needs PostgreSQL + Redis + a live worker: runs in the service pass of `make test`"
+    else:
+        problem = _broker_problem()
+        if problem is None:
+            return
+        if REQUIRE_SERVICES:
+            raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {problem}")
+        reason = f"service pass without a broker: {problem}"
+    for item in live:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def firm_user(db):  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def reviewer(db):  # type: ignore[no-untyped-def]
+    return ReviewerFactory(username="reviewer-a")
+
+
+@pytest.fixture
+def reviewer2(db):  # type: ignore[no-untyped-def]
+    return ReviewerFactory(username="reviewer-b")
+
+
+@pytest.fixture
+def bank(db):  # type: ignore[no-untyped-def]
+    return BankFactory(code="HBTEST", name="Hubei test bank")
+
+
+@pytest.fixture
+def bank_key(bank) -> str:  # type: ignore[no-untyped-def]
+    return api_key_for(bank)
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """A client authenticated as a person (token) or as a bank system (API key)."""
+
+    def make(user=None, *, api_key: str | None = None) -> APIClient:  # type: ignore[no-untyped-def]
+        client = APIClient()
+        if api_key:
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
+        elif user is not None:
+            from rest_framework.authtoken.models import Token
+
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real Celery worker process (prefork, 2 children) over Redis, on the PostgreSQL test database."""
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        db_name = connection.settings_dict["NAME"]
+    queue = f"softasset-test-{uuid.uuid4().hex[:8]}"
+    db = settings.DATABASES["default"]
+    url = (
+        f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db_name}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": settings.LIVE_BROKER_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = url.replace("@", f":{db['PASSWORD']}@", 1)
+    log_path = ROOT / "build" / f"worker-{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "2",
+            "--pool",
+            "prefork",
+            "-n",
+            f"{queue}@%h",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    app.conf.broker_url = settings.LIVE_BROKER_URL
+    try:
+        yield queue
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = previous
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api.idempotency import idempotent
+from common.api.pagination import CursorPagination
+from common.api.problems import problem_responses
+from common.exceptions import NotFound
+from registry.permissions import IsFirmUserOrReviewer, IsReviewer
+from registry.selectors import asset_qs_for_user
+from valuation import selectors, services
+from valuation.models import Valuation, ValuationJob
+
+
+class ValuationJobProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class ValuationJobErrorSerializer(serializers.Serializer):
+    asset = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ValuationJobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ValuationJob.Status.choices)
+    scope = serializers.CharField()
+    progress = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(ValuationJobProgressSerializer)
+    def get_progress(self, job: ValuationJob) -> dict[str, int]:
+        return {"done": job.done, "total": job.total, "failed": job.failed_count}
+
+    @extend_schema_field(ValuationJobErrorSerializer(many=True))
+    def get_errors(self, job: ValuationJob) -> list[dict[str, str | int]]:
+        return [
+            {"asset": item.asset_id, "code": item.error_code, "message": item.error}
+            for item in job.items.filter(status="failed").order_by("asset_id")[:100]
+        ]
+
+
+class ValuationJobCreateApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    class InputSerializer(serializers.Serializer):
+        assets = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=services.MAX_ASSETS_PER_REQUEST
+        )
+
+    @extend_schema(
+        operation_id="valuation_job_create",
+        request=InputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={202: ValuationJobOutputSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wanted = set(serializer.validated_data["assets"])
+
+        def create() -> Response:
+            assets = list(asset_qs_for_user(user=request.user).filter(pk__in=wanted))
+            missing = sorted(wanted - {a.pk for a in assets})
+            if missing:
+                raise NotFound(_("Assets not found: %(ids)s.") % {"ids": ", ".join(map(str, missing))})
+            job = services.valuation_job_create(assets=assets, user=request.user, actor=request.user.as_actor)
+            return Response(ValuationJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+        return idempotent(request, create)
+
+
+class ValuationJobDetailApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    @extend_schema(
+        operation_id="valuation_job_get",
+        responses={200: ValuationJobOutputSerializer, **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.valuation_job_get_for_user(user=request.user, job_id=job_id)
+        return Response(ValuationJobOutputSerializer(job).data)
+
+
+class ValuationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.IntegerField(source="asset_id")
+    asset_version = serializers.IntegerField()
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    status = serializers.ChoiceField(choices=Valuation.Status.choices)
+    value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    low = serializers.DecimalField(max_digits=20, decimal_places=2)
+    high = serializers.DecimalField(max_digits=20, decimal_places=2)
+    currency = serializers.CharField()
+    method = serializers.CharField()
+    parameter_set = serializers.CharField()
+    engine_version = serializers.CharField()
+    seed = serializers.CharField(help_text="Monte Carlo seed (a 63-bit integer, as a string)")
+    fingerprint = serializers.CharField()
+    inputs = serializers.JSONField()
+    explanation = serializers.JSONField()
+    computed_at = serializers.DateTimeField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    rejection_reason = serializers.CharField()
+
+
+class ValuationListApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    class FilterSerializer(serializers.Serializer):
+        asset = serializers.IntegerField(required=False, min_value=1)
+        status = serializers.ChoiceField(choices=Valuation.Status.choices, required=False)
+
+    @extend_schema(
+        operation_id="valuation_list",
+        parameters=[
+            OpenApiParameter("asset", int),
+            OpenApiParameter("status", str, enum=[s.value for s in Valuation.Status]),
+        ],
+        responses={200: ValuationOutputSerializer(many=True), **problem_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.valuation_list_for_user(
+            user=request.user, asset_id=filters.validated_data.get("asset"), status=filters.validated_data.get("status")
+        )
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ValuationOutputSerializer(page, many=True).data)
+
+
+class ValuationDetailApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    @extend_schema(
+        operation_id="valuation_get", responses={200: ValuationOutputSerializer, **problem_responses(401, 403, 404)}
+    )
+    def get(self, request: Request, valuation_id: int) -> Response:
+        valuation = selectors.valuation_get_for_user(user=request.user, valuation_id=valuation_id)
+        return Response(ValuationOutputSerializer(valuation).data)
+
+
+class ReviewValuationApproveApi(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        operation_id="review_valuation_approve",
+        request=None,
+        responses={200: ValuationOutputSerializer, **problem_responses(401, 403, 404, 409, 422)},
+    )
+    def post(self, request: Request, valuation_id: int) -> Response:
+        valuation = selectors.valuation_get_for_review(valuation_id=valuation_id)
+        valuation = services.valuation_approve(valuation=valuation, reviewer=request.user)
+        return Response(ValuationOutputSerializer(valuation).data)
+
+
+class ReviewValuationRejectApi(APIView):
+    permission_classes = [IsReviewer]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="review_valuation_reject",
+        request=InputSerializer,
+        responses={200: ValuationOutputSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
+    )
+    def post(self, request: Request, valuation_id: int) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        valuation = selectors.valuation_get_for_review(valuation_id=valuation_id)
+        valuation = services.valuation_reject(
+            valuation=valuation, reviewer=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(ValuationOutputSerializer(valuation).data)

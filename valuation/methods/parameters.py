@@ -1,0 +1,286 @@
+"""The valuation parameter set: every default of domain.md section 6, versioned and stored with each result.
+
+All rates are ``Decimal`` fractions built from strings (``Decimal("0.14")`` is 14 %). A parameter set is
+immutable; change one with ``dataclasses.replace`` and give it a new ``version``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+
+from valuation.methods.types import ValuationMethod, number_str
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    """A parameter Decimal from a Decimal, a string or an int; floats are refused (binary noise)."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"parameter {name}: {value!r} is not a decimal number") from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        result = Decimal(value)
+    else:
+        raise TypeError(f"parameter {name} must be a Decimal, a string or an int, not {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"parameter {name} must be finite, not {result}")
+    return result
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"parameter {name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _range(value: object, name: str) -> tuple[Decimal, Decimal]:
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"parameter {name} must be a (low, high) pair")
+    low, high = _decimal(value[0], f"{name}[0]"), _decimal(value[1], f"{name}[1]")
+    if not ZERO <= low <= high <= ONE:
+        raise ValueError(f"parameter {name} must satisfy 0 <= low <= high <= 1, not ({low}, {high})")
+    return low, high
+
+
+@dataclass(frozen=True)
+class Parameters:
+    version: str
+    discount_rate_by_kind: Mapping[str, Decimal]
+    royalty_range_by_industry: Mapping[str, tuple[Decimal, Decimal]]  # sales royalty k, (low, high)
+    default_royalty_range: tuple[Decimal, Decimal]
+    tax_rate: Decimal
+    growth_rate: Decimal  # revenue growth g (before the observed-CAGR cap)
+    growth_sd: Decimal  # standard deviation of g in the simulation
+    economic_life_cap_years_by_kind: Mapping[str, int]
+    legal_term_years_by_patent_type: Mapping[str, int]
+    software_term_years: int
+    default_quality_score: Decimal  # Q (0..100) when a data asset has no quality scores
+    cost_quality_sd: Decimal  # relative standard deviation of the cost approach's quality coefficient
+    pending_patent_factor: Decimal
+    method_weights_by_kind: Mapping[str, Mapping[str, Decimal]]  # kind -> method -> weight; order = candidates
+    mc_paths: int
+    # Rules the brief fixes as numbers, kept configurable:
+    growth_floor: Decimal = Decimal("-0.10")  # g after the CAGR cap is never below this
+    discount_rate_spread: Decimal = Decimal("0.03")  # i ~ Uniform(i - spread, i + spread)
+    discount_rate_floor: Decimal = Decimal("0.05")  # ... floored here
+    economic_life_spread_years: int = 2  # life ~ discrete uniform over [max(1, n - spread), n]
+    # Patent Law 2021 amendment: designs filed before 1 June 2021 keep the old 10-year term.
+    legacy_design_term_years: int = 10
+    legacy_design_term_filed_before: date = field(default=date(2021, 6, 1))
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.version, str) or not self.version:
+            raise ValueError("parameter version must be a non-empty string")
+        set_(
+            self,
+            "discount_rate_by_kind",
+            MappingProxyType(
+                {
+                    str(kind): _decimal(rate, f"discount_rate_by_kind.{kind}")
+                    for kind, rate in self.discount_rate_by_kind.items()
+                }
+            ),
+        )
+        set_(
+            self,
+            "royalty_range_by_industry",
+            MappingProxyType(
+                {
+                    str(code): _range(pair, f"royalty_range_by_industry.{code}")
+                    for code, pair in self.royalty_range_by_industry.items()
+                }
+            ),
+        )
+        set_(self, "default_royalty_range", _range(self.default_royalty_range, "default_royalty_range"))
+        for name in (
+            "tax_rate",
+            "growth_rate",
+            "growth_sd",
+            "default_quality_score",
+            "cost_quality_sd",
+            "pending_patent_factor",
+            "growth_floor",
+            "discount_rate_spread",
+            "discount_rate_floor",
+        ):
+            set_(self, name, _decimal(getattr(self, name), name))
+        set_(
+            self,
+            "economic_life_cap_years_by_kind",
+            MappingProxyType(
+                {
+                    str(kind): _int(years, f"economic_life_cap_years_by_kind.{kind}")
+                    for kind, years in self.economic_life_cap_years_by_kind.items()
+                }
+            ),
+        )
+        set_(
+            self,
+            "legal_term_years_by_patent_type",
+            MappingProxyType(
+                {
+                    str(kind): _int(years, f"legal_term_years_by_patent_type.{kind}")
+                    for kind, years in self.legal_term_years_by_patent_type.items()
+                }
+            ),
+        )
+        for name in ("software_term_years", "mc_paths", "economic_life_spread_years", "legacy_design_term_years"):
+            _int(getattr(self, name), name)
+        if not isinstance(self.legacy_design_term_filed_before, date):
+            raise TypeError("parameter legacy_design_term_filed_before must be a date")
+        valid_methods = {m.value for m in ValuationMethod}
+        weights: dict[str, Mapping[str, Decimal]] = {}
+        for kind, by_method in self.method_weights_by_kind.items():
+            unknown = set(map(str, by_method)) - valid_methods
+            if unknown:
+                raise ValueError(f"parameter method_weights_by_kind.{kind}: unknown methods {sorted(unknown)}")
+            weights[str(kind)] = MappingProxyType(
+                {
+                    str(method): _decimal(weight, f"method_weights_by_kind.{kind}.{method}")
+                    for method, weight in by_method.items()
+                }
+            )
+        set_(self, "method_weights_by_kind", MappingProxyType(weights))
+        self._check()
+
+    def _check(self) -> None:
+        problems = []
+        if any(rate <= -ONE for rate in self.discount_rate_by_kind.values()):
+            problems.append("discount rates must be above -1")
+        if not ZERO <= self.tax_rate < ONE:
+            problems.append("tax_rate must be in [0, 1)")
+        if self.growth_sd < 0 or self.cost_quality_sd < 0 or self.discount_rate_spread < 0:
+            problems.append("standard deviations and spreads cannot be negative")
+        if not -ONE < self.growth_floor <= self.growth_rate:
+            problems.append("growth_floor must be in (-1, growth_rate]")
+        if self.discount_rate_floor <= -ONE:
+            problems.append("discount_rate_floor must be above -1")
+        if not ZERO <= self.default_quality_score <= Decimal(100):
+            problems.append("default_quality_score must be in [0, 100]")
+        if not ZERO <= self.pending_patent_factor <= ONE:
+            problems.append("pending_patent_factor must be in [0, 1]")
+        if self.mc_paths < 1:
+            problems.append("mc_paths must be at least 1")
+        if self.economic_life_spread_years < 0:
+            problems.append("economic_life_spread_years cannot be negative")
+        if any(years < 1 for years in self.economic_life_cap_years_by_kind.values()):
+            problems.append("economic life caps must be at least 1 year")
+        if any(years < 1 for years in self.legal_term_years_by_patent_type.values()):
+            problems.append("legal terms must be at least 1 year")
+        if any(w < 0 for by_method in self.method_weights_by_kind.values() for w in by_method.values()):
+            problems.append("method weights cannot be negative")
+        if problems:
+            raise ValueError("invalid parameters: " + "; ".join(problems))
+
+    # --- storage -----------------------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (decimals as strings, dates ISO), e.g. to store with each valuation."""
+
+        def rng(pair: tuple[Decimal, Decimal]) -> list[str]:
+            return [number_str(pair[0]), number_str(pair[1])]
+
+        return {
+            "version": self.version,
+            "discount_rate_by_kind": {k: number_str(v) for k, v in self.discount_rate_by_kind.items()},
+            "royalty_range_by_industry": {k: rng(v) for k, v in self.royalty_range_by_industry.items()},
+            "default_royalty_range": rng(self.default_royalty_range),
+            "tax_rate": number_str(self.tax_rate),
+            "growth_rate": number_str(self.growth_rate),
+            "growth_sd": number_str(self.growth_sd),
+            "economic_life_cap_years_by_kind": dict(self.economic_life_cap_years_by_kind),
+            "legal_term_years_by_patent_type": dict(self.legal_term_years_by_patent_type),
+            "software_term_years": self.software_term_years,
+            "default_quality_score": number_str(self.default_quality_score),
+            "cost_quality_sd": number_str(self.cost_quality_sd),
+            "pending_patent_factor": number_str(self.pending_patent_factor),
+            "method_weights_by_kind": {
+                kind: {m: number_str(w) for m, w in by_method.items()}
+                for kind, by_method in self.method_weights_by_kind.items()
+            },
+            "mc_paths": self.mc_paths,
+            "growth_floor": number_str(self.growth_floor),
+            "discount_rate_spread": number_str(self.discount_rate_spread),
+            "discount_rate_floor": number_str(self.discount_rate_floor),
+            "economic_life_spread_years": self.economic_life_spread_years,
+            "legacy_design_term_years": self.legacy_design_term_years,
+            "legacy_design_term_filed_before": self.legacy_design_term_filed_before.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Parameters:
+        """The inverse of ``as_dict``: a stored parameter set back as ``Parameters``."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown parameters: {', '.join(unknown)}")
+        values = dict(data)
+        if "royalty_range_by_industry" in values:
+            values["royalty_range_by_industry"] = {k: tuple(v) for k, v in values["royalty_range_by_industry"].items()}
+        if "default_royalty_range" in values:
+            values["default_royalty_range"] = tuple(values["default_royalty_range"])
+        if isinstance(values.get("legacy_design_term_filed_before"), str):
+            values["legacy_design_term_filed_before"] = date.fromisoformat(values["legacy_design_term_filed_before"])
+        return cls(**values)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # mapping proxies do not pickle; a stored dict does
+        return (Parameters.from_dict, (self.as_dict(),))
+
+    # --- look-ups --------------------------------------------------------------------------------------------
+
+    def royalty_range(self, industry: str) -> tuple[tuple[Decimal, Decimal], bool]:
+        """The industry's sales-royalty range and whether it was found (False: the default range)."""
+        pair = self.royalty_range_by_industry.get(industry)
+        return (pair, True) if pair is not None else (self.default_royalty_range, False)
+
+
+def _d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+DEFAULT_PARAMETERS = Parameters(
+    version="2026.1",
+    # domain.md 6: 12 % data, 14 % patents (range 10-20 %); trademarks 13 %, software 14 % [A]
+    discount_rate_by_kind={"data": _d("0.12"), "patent": _d("0.14"), "trademark": _d("0.13"), "software": _d("0.14")},
+    # UNIDO sales royalties (domain.md 2.2) mapped to the Hubei industry codes (domain.md 5)
+    royalty_range_by_industry={
+        "OPTO_ELEC": (_d("0.07"), _d("0.10")),  # optical / electronic 7-10 %
+        "NEV_ICV": (_d("0.045"), _d("0.06")),  # automotive 4.5-6 %
+        "AUTO_SERVICE": (_d("0.045"), _d("0.06")),  # automotive 4.5-6 %
+        "LIFE_HEALTH": (_d("0.025"), _d("0.04")),  # pharmaceuticals 2.5-4 %
+        "HIGH_END_EQUIP": (_d("0.015"), _d("0.03")),  # machinery 1.5-3 %
+        "BEIDOU": (_d("0.04"), _d("0.055")),  # precision instruments 4-5.5 %
+        "MODERN_CHEM": (_d("0.02"), _d("0.035")),  # chemicals 2-3.5 %
+        "SOFTWARE": (_d("0.03"), _d("0.05")),  # no UNIDO row: the default range [A]
+    },
+    default_royalty_range=(_d("0.03"), _d("0.05")),
+    tax_rate=_d("0.25"),
+    growth_rate=_d("0.05"),
+    growth_sd=_d("0.02"),
+    # domain.md 2.1 [A]: patents <= 10 y, trademarks 5-10 y, software 3-5 y; data 3-5 y (section 6)
+    economic_life_cap_years_by_kind={"data": 5, "patent": 10, "trademark": 10, "software": 5},
+    # Patent Law Art. 42 (domain.md 2.1)
+    legal_term_years_by_patent_type={"invention": 20, "utility_model": 10, "design": 15},
+    software_term_years=50,
+    default_quality_score=_d("60"),
+    cost_quality_sd=_d("0.10"),
+    pending_patent_factor=_d("0.5"),
+    method_weights_by_kind={
+        "data": {ValuationMethod.COST: _d("1")},
+        "patent": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
+        "trademark": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
+        "software": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
+    },
+    mc_paths=2000,
+)

@@ -1,0 +1,211 @@
+"""Types shared by the valuation methods, and the readers that turn an asset's ``details`` into numbers.
+
+Pure Python (no Django): ``Decimal`` in, ``Decimal`` out. Money in ``details`` is a decimal string
+(api.md, "Asset details by kind"); dates are ISO strings or ``date`` objects. A malformed field is an
+error (``ValuationNotPossible`` with code ``invalid_data``), never silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from common.money import decimal_from, quantize
+
+if TYPE_CHECKING:
+    from valuation.methods.parameters import Parameters
+
+ASSET_KINDS = ("data", "patent", "trademark", "software")
+
+
+class ValuationMethod(StrEnum):
+    COST = "cost"
+    INCOME = "income"
+    MARKET = "market"
+    RELIEF_FROM_ROYALTY = "relief_from_royalty"
+
+
+@dataclass(frozen=True)
+class ValuationInput:
+    kind: str  # "data" | "patent" | "trademark" | "software"
+    details: Mapping[str, Any]  # the asset's details as api.md describes them (money as decimal strings)
+    industry: str  # industry code, e.g. "OPTO_ELEC"; unknown codes use the parameters' defaults
+    as_of: date  # valuation date
+
+
+@dataclass(frozen=True)
+class MethodFigure:
+    """One method's result: P50 as ``value``, P10 as ``low``, P90 as ``high`` (unrounded)."""
+
+    method: ValuationMethod
+    value: Decimal
+    low: Decimal
+    high: Decimal
+    weight: Decimal
+    drivers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ValuationOutcome:
+    value: Decimal
+    low: Decimal
+    high: Decimal
+    currency: str
+    method: str
+    figures: tuple[MethodFigure, ...]
+    skipped: dict[str, str]
+    inputs: dict[str, Any]
+    explanation: dict[str, Any]
+    seed: int
+    parameter_set: str
+    engine_version: str
+
+
+class ValuationNotPossible(Exception):
+    """No value can be computed. ``code``: ``insufficient_data``, ``invalid_data`` or ``unsupported_kind``.
+
+    ``reasons`` maps a method (or a ``details.<field>`` path) to what is missing or wrong.
+    """
+
+    def __init__(
+        self, message: str, *, code: str = "insufficient_data", reasons: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.reasons: dict[str, str] = dict(reasons or {})
+
+
+class Calculator(Protocol):
+    """A valuation method. Registered in ``CALCULATORS``; the engine never names a method itself."""
+
+    method: ValuationMethod
+    formula: str  # the formula in words, for the explanation
+    detail_fields: tuple[str, ...]  # the ``details`` fields the method reads
+
+    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
+        """Why the method cannot value this asset, or None when it can. Malformed data raises instead."""
+        ...
+
+    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
+        """Value an asset for which ``applicable`` returned None."""
+        ...
+
+    def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``details`` fields the method reads, normalised and JSON-ready (for ``inputs``)."""
+        ...
+
+
+# --- reading details ---------------------------------------------------------------------------------
+
+
+def invalid(path: str, problem: str) -> ValuationNotPossible:
+    field = f"details.{path}"
+    return ValuationNotPossible(f"{field}: {problem}", code="invalid_data", reasons={field: problem})
+
+
+def read_decimal(value: object, path: str) -> Decimal:
+    try:
+        return decimal_from(value)
+    except (TypeError, ValueError) as exc:
+        raise invalid(path, str(exc)) from None
+
+
+def read_money(value: object, path: str) -> Decimal:
+    amount = read_decimal(value, path)
+    if amount < 0:
+        raise invalid(path, f"an amount cannot be negative ({amount})")
+    return amount
+
+
+def read_score(value: object, path: str) -> Decimal:
+    score = read_decimal(value, path)
+    if not Decimal(0) <= score <= Decimal(100):
+        raise invalid(path, f"a quality score is between 0 and 100, not {score}")
+    return score
+
+
+def read_date(value: object, path: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise invalid(path, f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise invalid(path, f"{value!r} is not a date")
+
+
+def read_mapping(value: object, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise invalid(path, "must be an object")
+    return value
+
+
+@dataclass(frozen=True)
+class RevenueYear:
+    year: int
+    amount: Decimal
+
+
+def read_revenue_history(value: object, path: str = "revenue_history") -> tuple[RevenueYear, ...]:
+    """``[{"year": 2024, "amount": "1200000.00"}, ...]`` sorted by year; years must be unique."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
+        raise invalid(path, "must be a list of {year, amount}")
+    entries: dict[int, RevenueYear] = {}
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        entry = read_mapping(item, item_path)
+        raw_year = entry.get("year")
+        if isinstance(raw_year, str) and raw_year.strip().isdigit():
+            raw_year = int(raw_year.strip())
+        if isinstance(raw_year, bool) or not isinstance(raw_year, int):
+            raise invalid(f"{item_path}.year", f"{raw_year!r} is not a year")
+        if "amount" not in entry:
+            raise invalid(f"{item_path}.amount", "is missing")
+        if raw_year in entries:
+            raise invalid(path, f"year {raw_year} appears more than once")
+        entries[raw_year] = RevenueYear(raw_year, read_money(entry["amount"], f"{item_path}.amount"))
+    return tuple(entries[year] for year in sorted(entries))
+
+
+# --- JSON-ready strings ----------------------------------------------------------------------------------
+
+
+def money_str(amount: Decimal) -> str:
+    """An amount as a decimal string, with cents when that is exact (input amounts are never rounded)."""
+    cents = quantize(amount)
+    return f"{cents:f}" if cents == amount else f"{amount:f}"
+
+
+def number_str(number: Decimal) -> str:
+    """A rate, score or count as the shortest exact decimal string (``0.14``, ``80``, ``2.497268``)."""
+    if number == 0:
+        return "0"
+    return f"{number.normalize():f}"
+
+
+# --- Monte Carlo summaries -------------------------------------------------------------------------------
+
+PERCENTILES = {"low": 10, "value": 50, "high": 90}
+PERCENTILE_METHOD = "linear"
+
+
+def percentiles(values: np.ndarray) -> tuple[Decimal, Decimal, Decimal]:
+    """(P10, P50, P90) of simulated values, as unrounded Decimals, never negative."""
+    p_low, p_mid, p_high = np.percentile(
+        np.maximum(values, 0.0),
+        [PERCENTILES["low"], PERCENTILES["value"], PERCENTILES["high"]],
+        method=PERCENTILE_METHOD,
+    )
+    return decimal_from(float(p_low)), decimal_from(float(p_mid)), decimal_from(float(p_high))

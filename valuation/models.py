@@ -1,0 +1,148 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel
+from common.money import CURRENCY_LENGTH, DEFAULT_CURRENCY, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from registry.models import Asset, Firm
+
+
+class ValuationJob(BaseModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    class Scope(models.TextChoices):
+        ASSETS = "assets", _("listed assets")
+        FIRM = "firm", _("a firm's portfolio")
+        ALL = "all", _("every approved asset")
+
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.ASSETS)
+    firm = models.ForeignKey(
+        Firm, verbose_name=_("firm"), null=True, blank=True, on_delete=models.PROTECT, related_name="valuation_jobs"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("heartbeat at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("valuation job")
+        verbose_name_plural = _("valuation jobs")
+        ordering = ("-id",)
+        constraints = [
+            models.CheckConstraint(name="valuation_job_done_le_total", condition=Q(done__lte=F("total"))),
+            models.CheckConstraint(name="valuation_job_failed_le_done", condition=Q(failed_count__lte=F("done"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"job #{self.pk} {self.status} {self.done}/{self.total}"
+
+
+class ValuationJobItem(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    job = models.ForeignKey(ValuationJob, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("valuation job item")
+        verbose_name_plural = _("valuation job items")
+        constraints = [models.UniqueConstraint(fields=["job", "asset"], name="valuation_job_item_unique")]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} asset #{self.asset_id} {self.status}"
+
+
+class Valuation(models.Model):
+    """One immutable valuation of one asset version. Reviewers approve it before credit can use it."""
+
+    class Status(models.TextChoices):
+        PENDING_REVIEW = "pending_review", _("pending review")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        SUPERSEDED = "superseded", _("superseded")
+
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="valuations")
+    asset_version = models.PositiveIntegerField(_("asset version"))
+    job = models.ForeignKey(
+        ValuationJob, verbose_name=_("job"), null=True, blank=True, on_delete=models.PROTECT, related_name="valuations"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING_REVIEW, db_index=True
+    )
+    value = models.DecimalField(_("value"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    low = models.DecimalField(_("low (P10)"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    high = models.DecimalField(_("high (P90)"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    currency = models.CharField(_("currency"), max_length=CURRENCY_LENGTH, default=DEFAULT_CURRENCY)
+    method = models.CharField(_("method"), max_length=32)
+    parameter_set = models.CharField(_("parameter set"), max_length=32)
+    engine_version = models.CharField(_("engine version"), max_length=16)
+    seed = models.BigIntegerField(_("seed"))
+    inputs = models.JSONField(_("inputs"))
+    explanation = models.JSONField(_("explanation"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("valuation")
+        verbose_name_plural = _("valuations")
+        ordering = ("-id",)
+        constraints = [
+            # A redelivered job task can never write the same asset twice.
+            models.UniqueConstraint(
+                fields=["job", "asset"], condition=Q(job__isnull=False), name="valuation_one_per_job_asset"
+            ),
+            # At most one approved valuation per asset: approving a newer one supersedes the older.
+            models.UniqueConstraint(
+                fields=["asset"], condition=Q(status="approved"), name="valuation_one_approved_per_asset"
+            ),
+            models.CheckConstraint(
+                name="valuation_range_ordered",
+                condition=Q(low__gte=0) & Q(low__lte=F("value")) & Q(value__lte=F("high")),
+            ),
+        ]
+        indexes = [models.Index(fields=["asset", "status"], name="valuation_asset_status_idx")]
+
+    def __str__(self) -> str:
+        return f"valuation #{self.pk} of asset #{self.asset_id}: {self.value} {self.currency} ({self.status})"

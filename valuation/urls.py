@@ -1,0 +1,22 @@
+from django.urls import path
+
+from valuation import apis
+
+app_name = "valuation"
+
+urlpatterns = [
+    path("valuation-jobs/", apis.ValuationJobCreateApi.as_view(), name="valuation-job-create"),
+    path("valuation-jobs/<int:job_id>/", apis.ValuationJobDetailApi.as_view(), name="valuation-job-detail"),
+    path("valuations/", apis.ValuationListApi.as_view(), name="valuation-list"),
+    path("valuations/<int:valuation_id>/", apis.ValuationDetailApi.as_view(), name="valuation-detail"),
+    path(
+        "review/valuations/<int:valuation_id>/approve/",
+        apis.ReviewValuationApproveApi.as_view(),
+        name="review-valuation-approve",
+    ),
+    path(
+        "review/valuations/<int:valuation_id>/reject/",
+        apis.ReviewValuationRejectApi.as_view(),
+        name="review-valuation-reject",
+    ),
+]
