@@ -60,7 +60,7 @@ class CreditLimitOutputSerializer(serializers.Serializer):
 class CreditLimitApi(APIView):
     permission_classes = [IsBank]
 
-    class FilterSerializer(serializers.Serializer):
+    class CreditLimitFilterSerializer(serializers.Serializer):
         product = serializers.CharField(required=False, max_length=40)
         purpose = serializers.CharField(required=False, max_length=200)
 
@@ -75,7 +75,7 @@ class CreditLimitApi(APIView):
         responses={200: CreditLimitOutputSerializer, **problem_responses(400, 401, 403, 404)},
     )
     def get(self, request: Request, uscc: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.CreditLimitFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         limit = services.credit_limit_query(
             bank=request.user.acting_bank,
@@ -202,7 +202,7 @@ class CreditLineOutputSerializer(serializers.Serializer):
 class CreditLineListCreateApi(APIView):
     permission_classes = [IsBankOrFirmOrReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class CreditLineListCreateInputSerializer(serializers.Serializer):
         firm = serializers.CharField(max_length=18, help_text="The firm's USCC.")
         product = serializers.CharField(max_length=40)
         amount = money_field(min_value=Decimal("0.01"))
@@ -221,13 +221,13 @@ class CreditLineListCreateApi(APIView):
 
     @extend_schema(
         operation_id="credit_line_issue",
-        request=InputSerializer,
+        request=CreditLineListCreateInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: CreditLineOutputSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
     )
     def post(self, request: Request) -> Response:
         self.permission_denied_unless_bank(request)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CreditLineListCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
@@ -264,7 +264,7 @@ class CreditLineDetailApi(APIView):
 class PledgeListApi(APIView):
     permission_classes = [IsBankOrFirmOrReviewer]
 
-    class FilterSerializer(serializers.Serializer):
+    class PledgeListFilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Pledge.Status.choices, required=False)
 
     @extend_schema(
@@ -273,7 +273,7 @@ class PledgeListApi(APIView):
         responses={200: PledgeOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.PledgeListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.pledge_list_for_user(user=request.user, status=filters.validated_data.get("status"))
         paginator = CursorPagination()

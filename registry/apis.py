@@ -36,13 +36,13 @@ class AuthTokenApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    class OutputSerializer(serializers.Serializer):
+    class AuthTokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
     @extend_schema(
         operation_id="auth_token_create",
         request=AuthTokenSerializer,
-        responses={200: OutputSerializer, **problem_responses(400)},
+        responses={200: AuthTokenOutputSerializer, **problem_responses(400)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -102,12 +102,12 @@ ASSET_FILTERS = [
 class AssetListCreateApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class AssetListCreateInputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Asset.Kind.choices)
         title = serializers.CharField(max_length=200)
         details = serializers.JSONField(help_text="The kind's metadata; see the API guide.")
 
-    class FilterSerializer(serializers.Serializer):
+    class AssetListCreateFilterSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Asset.Kind.choices, required=False)
         status = serializers.ChoiceField(choices=Asset.Status.choices, required=False)
 
@@ -117,20 +117,20 @@ class AssetListCreateApi(APIView):
         responses={200: AssetOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.AssetListCreateFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.asset_list_for_user(user=request.user, **filters.validated_data)
         return paginate(request, self, qs, AssetOutputSerializer)
 
     @extend_schema(
         operation_id="asset_create",
-        request=InputSerializer,
+        request=AssetListCreateInputSerializer,
         responses={201: AssetOutputSerializer, **problem_responses(400, 401, 403, 409)},
     )
     def post(self, request: Request) -> Response:
         if not request.user.is_firm_user:
             raise PermissionDenied(_("Only a firm's users register assets."))
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.AssetListCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         firm = selectors.firm_get_for_user(user=request.user)
         asset = services.asset_create(
@@ -142,7 +142,7 @@ class AssetListCreateApi(APIView):
 class AssetDetailApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class AssetDetailInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200, required=False)
         details = serializers.JSONField(required=False)
 
@@ -159,14 +159,14 @@ class AssetDetailApi(APIView):
 
     @extend_schema(
         operation_id="asset_update",
-        request=InputSerializer,
+        request=AssetDetailInputSerializer,
         responses={200: AssetOutputSerializer, **problem_responses(400, 401, 403, 404, 409)},
     )
     def patch(self, request: Request, asset_id: int) -> Response:
         asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
         if not request.user.is_firm_user:
             raise PermissionDenied(_("Reviewers decide assets; only the firm edits them."))
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.AssetDetailInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         asset = services.asset_update(asset=asset, actor=request.user.as_actor, **serializer.validated_data)
         return Response(AssetOutputSerializer(asset).data)
@@ -192,7 +192,7 @@ class AssetSubmitApi(APIView):
 class ReviewAssetQueueApi(APIView):
     permission_classes = [IsReviewer]
 
-    class FilterSerializer(serializers.Serializer):
+    class ReviewAssetQueueFilterSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Asset.Kind.choices, required=False)
         firm = serializers.CharField(required=False, max_length=18)
 
@@ -205,7 +205,7 @@ class ReviewAssetQueueApi(APIView):
         responses={200: AssetOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.ReviewAssetQueueFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.asset_review_queue(
             kind=filters.validated_data.get("kind"), firm_uscc=filters.validated_data.get("firm")
@@ -266,7 +266,7 @@ class ConsentOutputSerializer(serializers.Serializer):
 class ConsentListCreateApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class ConsentListCreateInputSerializer(serializers.Serializer):
         bank = serializers.CharField(max_length=32, help_text="The bank's code.")
         expires_at = serializers.DateTimeField()
         scopes = serializers.ListField(
@@ -284,13 +284,13 @@ class ConsentListCreateApi(APIView):
 
     @extend_schema(
         operation_id="consent_grant",
-        request=InputSerializer,
+        request=ConsentListCreateInputSerializer,
         responses={201: ConsentOutputSerializer, **problem_responses(400, 401, 403, 422)},
     )
     def post(self, request: Request) -> Response:
         if not request.user.is_firm_user:
             raise PermissionDenied(_("Only a firm grants consent."))
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ConsentListCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         bank = selectors.bank_get_by_code(code=data["bank"])
@@ -339,7 +339,7 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
 class AuditListApi(APIView):
     permission_classes = [IsReviewer]
 
-    class FilterSerializer(serializers.Serializer):
+    class AuditListFilterSerializer(serializers.Serializer):
         actor = serializers.CharField(required=False, help_text="actor label, e.g. user:alice")
         object_type = serializers.CharField(required=False)
         object_id = serializers.CharField(required=False)
@@ -357,7 +357,7 @@ class AuditListApi(APIView):
         responses={200: AuditEventOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.AuditListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
         qs = AuditEvent.objects.all()

@@ -55,19 +55,19 @@ class ValuationJobOutputSerializer(serializers.Serializer):
 class ValuationJobCreateApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class ValuationJobCreateInputSerializer(serializers.Serializer):
         assets = serializers.ListField(
             child=serializers.IntegerField(min_value=1), min_length=1, max_length=services.MAX_ASSETS_PER_REQUEST
         )
 
     @extend_schema(
         operation_id="valuation_job_create",
-        request=InputSerializer,
+        request=ValuationJobCreateInputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         responses={202: ValuationJobOutputSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ValuationJobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wanted = set(serializer.validated_data["assets"])
 
@@ -119,7 +119,7 @@ class ValuationOutputSerializer(serializers.Serializer):
 class ValuationListApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
 
-    class FilterSerializer(serializers.Serializer):
+    class ValuationListFilterSerializer(serializers.Serializer):
         asset = serializers.IntegerField(required=False, min_value=1)
         status = serializers.ChoiceField(choices=Valuation.Status.choices, required=False)
 
@@ -132,7 +132,7 @@ class ValuationListApi(APIView):
         responses={200: ValuationOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.ValuationListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.valuation_list_for_user(
             user=request.user, asset_id=filters.validated_data.get("asset"), status=filters.validated_data.get("status")
@@ -170,16 +170,16 @@ class ReviewValuationApproveApi(APIView):
 class ReviewValuationRejectApi(APIView):
     permission_classes = [IsReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class ReviewValuationRejectInputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=2000)
 
     @extend_schema(
         operation_id="review_valuation_reject",
-        request=InputSerializer,
+        request=ReviewValuationRejectInputSerializer,
         responses={200: ValuationOutputSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
     )
     def post(self, request: Request, valuation_id: int) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ReviewValuationRejectInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         valuation = selectors.valuation_get_for_review(valuation_id=valuation_id)
         valuation = services.valuation_reject(

@@ -1,4 +1,7 @@
-"""Cost approach for data assets: V = C x delta, delta = Q / 100 (domain.md 1.2, 1.3). No Django, no database."""
+"""Cost approach for data assets: V = C x delta, delta = Q / 100 (domain.md 1.2, 1.3).
+
+No Django, no database.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,12 @@ QUALITY_80 = {
     "timeliness": 70,
     "accessibility": 80,
 }
-COSTS_500K = {"acquisition": "300000.00", "processing": "120000.00", "storage": "30000.00", "labor": "50000.00"}
+COSTS_500K = {
+    "acquisition": "300000.00",
+    "processing": "120000.00",
+    "storage": "30000.00",
+    "labor": "50000.00",
+}
 
 
 def data_asset(cost: dict | None = None, quality: dict | None = None, **extra: object) -> ValuationInput:

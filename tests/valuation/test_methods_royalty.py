@@ -1,4 +1,7 @@
-"""Relief from royalty (domain.md 2.1, 2.2): V = sum Rev_t x k x (1 - tax) / (1 + i)^t. No Django, no database."""
+"""Relief from royalty (domain.md 2.1, 2.2): V = sum Rev_t x k x (1 - tax) / (1 + i)^t.
+
+No Django, no database.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from valuation.methods.royalty import royalty_basis, simulate, years_between
 AS_OF = date(2026, 6, 30)
 ROYALTY = CALCULATORS[ValuationMethod.RELIEF_FROM_ROYALTY]
 FAST = replace(DEFAULT_PARAMETERS, mc_paths=400)
+KINDS = ("data", "patent", "trademark", "software")
 
 
 def simple_params(*, life_cap: int = 10, discount: str = "0.10", **changes: object):
@@ -32,8 +36,8 @@ def simple_params(*, life_cap: int = 10, discount: str = "0.10", **changes: obje
         "growth_rate": Decimal("0"),
         "growth_sd": Decimal("0"),
         "default_royalty_range": (Decimal("0.04"), Decimal("0.06")),
-        "discount_rate_by_kind": dict.fromkeys(("data", "patent", "trademark", "software"), Decimal(discount)),
-        "economic_life_cap_years_by_kind": dict.fromkeys(("data", "patent", "trademark", "software"), life_cap),
+        "discount_rate_by_kind": dict.fromkeys(KINDS, Decimal(discount)),
+        "economic_life_cap_years_by_kind": dict.fromkeys(KINDS, life_cap),
     }
     return replace(DEFAULT_PARAMETERS, **{**simple, **changes})
 
@@ -141,7 +145,9 @@ def test_a_terminated_patent_is_worth_zero_even_without_revenue():
 
 def test_a_patent_past_its_legal_term_is_worth_zero():
     # utility model filed 2015-01-01: term ended 2025-01-01
-    outcome = value_asset(patent(patent_type="utility_model", filed="2015-01-01", history=ONE_MILLION), seed=1)
+    inp = patent(patent_type="utility_model", filed="2015-01-01", history=ONE_MILLION)
+
+    outcome = value_asset(inp, seed=1)
 
     assert (outcome.value, outcome.low, outcome.high) == (Decimal("0.00"),) * 3
     assert "2025-01-01" in outcome.explanation["zero_value_reason"]
@@ -184,7 +190,9 @@ def test_pending_patent_factor_is_applied():
     ],
 )
 def test_patent_legal_term_by_type(patent_type, filed, end):
-    basis = royalty_basis(patent(patent_type=patent_type, filed=filed, history=ONE_MILLION), DEFAULT_PARAMETERS)
+    inp = patent(patent_type=patent_type, filed=filed, history=ONE_MILLION)
+
+    basis = royalty_basis(inp, DEFAULT_PARAMETERS)
 
     assert basis.legal.end == end
 
@@ -220,7 +228,7 @@ def test_trademark_runs_to_valid_until_without_renewal():
 def test_software_term_runs_to_the_end_of_the_fiftieth_year(details, end):
     inp = ValuationInput(
         kind="software",
-        details={"registration_number": "2020SR123456", "version": "1.0", **details, "revenue_history": ONE_MILLION},
+        details={"registration_number": "2020SR123456", **details, "revenue_history": ONE_MILLION},
         industry="SOFTWARE",
         as_of=AS_OF,
     )
@@ -252,28 +260,21 @@ def test_simulated_lives_never_exceed_the_remaining_legal_life():
     assert values.min() >= 1.5 * 1_000_000 * 0.04 * 0.75 - 1e-6
 
 
+VALID = {"patent_type": "invention", "filing_date": "2020-01-01", "legal_status": "valid"}
+
+
+def without(details: dict, name: str) -> dict:
+    return {key: value for key, value in details.items() if key != name}
+
+
 @pytest.mark.parametrize(
     ("details", "missing"),
     [
-        ({"patent_type": "invention", "filing_date": "2020-01-01", "legal_status": "valid"}, "details.revenue_history"),
-        (
-            {"patent_type": "invention", "filing_date": "2020-01-01", "legal_status": "valid", "revenue_history": []},
-            "details.revenue_history",
-        ),
-        (
-            {
-                "patent_type": "invention",
-                "filing_date": "2020-01-01",
-                "legal_status": "valid",
-                "revenue_history": revenue((2030, "5.00")),
-            },
-            "details.revenue_history",
-        ),
-        (
-            {"patent_type": "invention", "filing_date": "2020-01-01", "revenue_history": ONE_MILLION},
-            "details.legal_status",
-        ),
-        ({"patent_type": "invention", "legal_status": "valid", "revenue_history": ONE_MILLION}, "details.filing_date"),
+        (VALID, "details.revenue_history"),
+        ({**VALID, "revenue_history": []}, "details.revenue_history"),
+        ({**VALID, "revenue_history": revenue((2030, "5.00"))}, "details.revenue_history"),
+        ({**without(VALID, "legal_status"), "revenue_history": ONE_MILLION}, "details.legal_status"),
+        ({**without(VALID, "filing_date"), "revenue_history": ONE_MILLION}, "details.filing_date"),
     ],
 )
 def test_patent_without_needed_data_cannot_be_valued(details, missing):
@@ -289,8 +290,8 @@ def test_patent_without_needed_data_cannot_be_valued(details, missing):
 @pytest.mark.parametrize(
     ("kind", "details", "missing"),
     [
-        ("trademark", {"number": "1", "nice_classes": [9], "revenue_history": ONE_MILLION}, "details.valid_until"),
-        ("software", {"registration_number": "2020SR1234567", "revenue_history": ONE_MILLION}, "details.completed_on"),
+        ("trademark", {"nice_classes": [9], "revenue_history": ONE_MILLION}, "details.valid_until"),
+        ("software", {"version": "1", "revenue_history": ONE_MILLION}, "details.completed_on"),
         ("software", {"completed_on": "2020-01-01"}, "details.revenue_history"),
     ],
 )
@@ -373,7 +374,12 @@ def royalty_assets(draw: st.DrawFn) -> ValuationInput:
             "version": "1",
             "completed_on": draw(st.dates(date(1975, 1, 1), date(2026, 6, 30))).isoformat(),
         }
-    return ValuationInput(kind=kind, details={**details, "revenue_history": history}, industry=industry, as_of=AS_OF)
+    return ValuationInput(
+        kind=kind,
+        details={**details, "revenue_history": history},
+        industry=industry,
+        as_of=AS_OF,
+    )
 
 
 @settings(max_examples=50, deadline=None)
@@ -406,9 +412,7 @@ def test_more_revenue_never_lowers_the_value(inp, scale, seed):
 @given(inp=royalty_assets(), low_rate=st.integers(5, 30), step=st.integers(0, 20))
 def test_a_higher_discount_rate_never_raises_the_point_value(inp, low_rate, step):
     def at(rate: int):
-        return replace(
-            FAST, discount_rate_by_kind=dict.fromkeys(("data", "patent", "trademark", "software"), Decimal(rate) / 100)
-        )
+        return replace(FAST, discount_rate_by_kind=dict.fromkeys(KINDS, Decimal(rate) / 100))
 
     assert ROYALTY.point_value(inp, at(low_rate + step)) <= ROYALTY.point_value(inp, at(low_rate))
 
@@ -424,9 +428,8 @@ def test_a_shorter_remaining_life_never_raises_the_point_value(history, filed, d
     # the same patent valued later (less legal life left); revenue years all precede both dates
     early = patent(patent_type=patent_type, filed=filed.isoformat(), history=history, as_of=AS_OF)
     late = replace(early, as_of=AS_OF + timedelta(days=days_later))
-    filed_earlier = patent(
-        patent_type=patent_type, filed=(filed - timedelta(days=days_later)).isoformat(), history=history, as_of=AS_OF
-    )
+    earlier = (filed - timedelta(days=days_later)).isoformat()
+    filed_earlier = patent(patent_type=patent_type, filed=earlier, history=history, as_of=AS_OF)
 
     assert ROYALTY.point_value(late, FAST) <= ROYALTY.point_value(early, FAST)
     assert ROYALTY.point_value(filed_earlier, FAST) <= ROYALTY.point_value(early, FAST)

@@ -55,7 +55,8 @@ def read_cost(details: Mapping[str, Any]) -> dict[str, Decimal]:
     if raw is None:
         return {}
     cost = read_mapping(raw, "cost")
-    return {name: read_money(cost[name], f"cost.{name}") for name in COST_COMPONENTS if cost.get(name) is not None}
+    given = [name for name in COST_COMPONENTS if cost.get(name) is not None]
+    return {name: read_money(cost[name], f"cost.{name}") for name in given}
 
 
 def read_quality(details: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -153,7 +154,14 @@ class CostCalculator:
                 f"{number_str(params.cost_quality_sd)}); V_path = C x delta_path"
             ),
         }
-        return MethodFigure(method=self.method, value=value, low=low, high=high, weight=Decimal(1), drivers=drivers)
+        return MethodFigure(
+            method=self.method,
+            value=value,
+            low=low,
+            high=high,
+            weight=Decimal(1),
+            drivers=drivers,
+        )
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""

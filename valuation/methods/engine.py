@@ -61,7 +61,12 @@ def _json_default(value: object) -> Any:
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, decimals as plain strings, dates ISO; NaN and unknown types refused."""
     return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
     )
 
 
@@ -150,11 +155,20 @@ def _reconcile(figures: list[MethodFigure], kind: str, params: Parameters) -> li
     return [replace(figure, weight=weight / total) for figure, weight in zip(figures, raw, strict=True)]
 
 
+def _rounded(figure: MethodFigure) -> MethodFigure:
+    return replace(figure, value=quantize(figure.value), low=quantize(figure.low), high=quantize(figure.high))
+
+
 def _weighted(figures: list[MethodFigure], attr: str) -> Decimal:
     return sum((figure.weight * getattr(figure, attr) for figure in figures), ZERO)
 
 
-def value_asset(inp: ValuationInput, *, seed: int, params: Parameters = DEFAULT_PARAMETERS) -> ValuationOutcome:
+def value_asset(
+    inp: ValuationInput,
+    *,
+    seed: int,
+    params: Parameters = DEFAULT_PARAMETERS,
+) -> ValuationOutcome:
     """Value one asset: every applicable method of its kind, reconciled by weight, rounded at the end."""
     _check(inp, seed)
     candidates = candidate_methods(inp.kind, params)
@@ -185,7 +199,7 @@ def value_asset(inp: ValuationInput, *, seed: int, params: Parameters = DEFAULT_
     low = min(value, quantize(max(ZERO, _weighted(figures, "low"))))
     high = max(value, quantize(max(ZERO, _weighted(figures, "high"))))
     main = max(figures, key=lambda figure: figure.weight).method  # the first of equal weights
-    rounded = tuple(replace(f, value=quantize(f.value), low=quantize(f.low), high=quantize(f.high)) for f in figures)
+    rounded = tuple(_rounded(figure) for figure in figures)
     explanation = _explain(
         rounded, skipped=skipped, main=main, seed=seed, params=params, value=value, low=low, high=high
     )

@@ -52,6 +52,9 @@ def _range(value: object, name: str) -> tuple[Decimal, Decimal]:
     return low, high
 
 
+_INT_FIELDS = ("software_term_years", "mc_paths", "economic_life_spread_years", "legacy_design_term_years")
+
+
 @dataclass(frozen=True)
 class Parameters:
     version: str
@@ -67,7 +70,8 @@ class Parameters:
     default_quality_score: Decimal  # Q (0..100) when a data asset has no quality scores
     cost_quality_sd: Decimal  # relative standard deviation of the cost approach's quality coefficient
     pending_patent_factor: Decimal
-    method_weights_by_kind: Mapping[str, Mapping[str, Decimal]]  # kind -> method -> weight; order = candidates
+    # kind -> method -> weight; the order of a kind's methods is the order they are tried in
+    method_weights_by_kind: Mapping[str, Mapping[str, Decimal]]
     mc_paths: int
     # Rules the brief fixes as numbers, kept configurable:
     growth_floor: Decimal = Decimal("-0.10")  # g after the CAGR cap is never below this
@@ -135,7 +139,7 @@ class Parameters:
                 }
             ),
         )
-        for name in ("software_term_years", "mc_paths", "economic_life_spread_years", "legacy_design_term_years"):
+        for name in _INT_FIELDS:
             _int(getattr(self, name), name)
         if not isinstance(self.legacy_design_term_filed_before, date):
             raise TypeError("parameter legacy_design_term_filed_before must be a date")
@@ -144,7 +148,8 @@ class Parameters:
         for kind, by_method in self.method_weights_by_kind.items():
             unknown = set(map(str, by_method)) - valid_methods
             if unknown:
-                raise ValueError(f"parameter method_weights_by_kind.{kind}: unknown methods {sorted(unknown)}")
+                names = ", ".join(sorted(unknown))
+                raise ValueError(f"parameter method_weights_by_kind.{kind}: unknown methods {names}")
             weights[str(kind)] = MappingProxyType(
                 {
                     str(method): _decimal(weight, f"method_weights_by_kind.{kind}.{method}")
@@ -227,17 +232,19 @@ class Parameters:
             raise ValueError(f"unknown parameters: {', '.join(unknown)}")
         values = dict(data)
         if "royalty_range_by_industry" in values:
-            values["royalty_range_by_industry"] = {k: tuple(v) for k, v in values["royalty_range_by_industry"].items()}
+            ranges = values["royalty_range_by_industry"]
+            values["royalty_range_by_industry"] = {code: tuple(pair) for code, pair in ranges.items()}
         if "default_royalty_range" in values:
             values["default_royalty_range"] = tuple(values["default_royalty_range"])
         if isinstance(values.get("legacy_design_term_filed_before"), str):
-            values["legacy_design_term_filed_before"] = date.fromisoformat(values["legacy_design_term_filed_before"])
+            cutoff = values["legacy_design_term_filed_before"]
+            values["legacy_design_term_filed_before"] = date.fromisoformat(cutoff)
         return cls(**values)
 
     def __reduce__(self) -> tuple[Any, ...]:  # mapping proxies do not pickle; a stored dict does
         return (Parameters.from_dict, (self.as_dict(),))
 
-    # --- look-ups --------------------------------------------------------------------------------------------
+    # --- look-ups -----------------------------------------------------------------------------------
 
     def royalty_range(self, industry: str) -> tuple[tuple[Decimal, Decimal], bool]:
         """The industry's sales-royalty range and whether it was found (False: the default range)."""
@@ -252,7 +259,12 @@ def _d(text: str) -> Decimal:
 DEFAULT_PARAMETERS = Parameters(
     version="2026.1",
     # domain.md 6: 12 % data, 14 % patents (range 10-20 %); trademarks 13 %, software 14 % [A]
-    discount_rate_by_kind={"data": _d("0.12"), "patent": _d("0.14"), "trademark": _d("0.13"), "software": _d("0.14")},
+    discount_rate_by_kind={
+        "data": _d("0.12"),
+        "patent": _d("0.14"),
+        "trademark": _d("0.13"),
+        "software": _d("0.14"),
+    },
     # UNIDO sales royalties (domain.md 2.2) mapped to the Hubei industry codes (domain.md 5)
     royalty_range_by_industry={
         "OPTO_ELEC": (_d("0.07"), _d("0.10")),  # optical / electronic 7-10 %

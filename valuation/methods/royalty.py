@@ -71,7 +71,10 @@ def add_years(day: date, years: int) -> date:
 
 
 def years_between(start: date, end: date) -> Decimal:
-    """Whole years by anniversary plus the day fraction of the next year, to 6 places; <= 0 if end <= start."""
+    """Whole years by anniversary plus the day fraction of the next year, to 6 places.
+
+    Zero or negative when ``end`` is not after ``start``.
+    """
     if end <= start:
         return quantize_rate(Decimal((end - start).days) / Decimal(365))
     whole = end.year - start.year
@@ -140,26 +143,29 @@ def legal_life(inp: ValuationInput, params: Parameters) -> LegalLife | str:
     """The end of legal protection and the years left at ``inp.as_of``, or what data is missing."""
     details = inp.details
     if inp.kind == "patent":
+        why = "the patent's legal term runs from its filing date by type"
         for name in ("patent_type", "filing_date"):
-            if missing := _required(details, name, "the patent's legal term runs from its filing date by type"):
+            if missing := _required(details, name, why):
                 return missing
         patent_type = details["patent_type"]
         filed = read_date(details["filing_date"], "filing_date")
         if not isinstance(patent_type, str) or patent_type not in params.legal_term_years_by_patent_type:
-            raise invalid(
-                "patent_type", f"{patent_type!r} is not one of " + ", ".join(params.legal_term_years_by_patent_type)
-            )
+            types = ", ".join(params.legal_term_years_by_patent_type)
+            raise invalid("patent_type", f"{patent_type!r} is not one of {types}")
         term = params.legal_term_years_by_patent_type[patent_type]
-        rule = f"{patent_type.replace('_', ' ')} patent: {term} years from the filing date {filed.isoformat()}"
+        name = patent_type.replace("_", " ")
+        rule = f"{name} patent: {term} years from the filing date {filed.isoformat()}"
         if patent_type == "design" and filed < params.legacy_design_term_filed_before:
             term = params.legacy_design_term_years
             rule = (
                 f"design patent filed before {params.legacy_design_term_filed_before.isoformat()}: "
-                f"{term} years from the filing date {filed.isoformat()} (Patent Law before the 2021 amendment)"
+                f"{term} years from the filing date {filed.isoformat()} "
+                f"(Patent Law before the 2021 amendment)"
             )
         end = add_years(filed, term)
     elif inp.kind == "trademark":
-        if missing := _required(details, "valid_until", "a trademark's value runs to the end of its registration"):
+        why = "a trademark's value runs to the end of its registration"
+        if missing := _required(details, "valid_until", why):
             return missing
         end = read_date(details["valid_until"], "valid_until")
         rule = (
@@ -218,20 +224,14 @@ def royalty_basis(inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str
         if status not in PATENT_STATUSES:
             raise invalid("legal_status", f"{status!r} is not one of {', '.join(PATENT_STATUSES)}")
         if status in TERMINATED_PATENT_STATUSES:
-            return RoyaltyBasis(
-                kind=inp.kind,
-                legal=None,
-                zero_reason=(f"the patent is {status}: it no longer confers an exclusive right, so it is worth zero"),
-            )
+            reason = f"the patent is {status}: it no longer confers an exclusive right, so it is worth zero"
+            return RoyaltyBasis(kind=inp.kind, legal=None, zero_reason=reason)
     life = legal_life(inp, params)
     if isinstance(life, str):
         return life
     if life.remaining_years <= 0:
-        return RoyaltyBasis(
-            kind=inp.kind,
-            legal=life,
-            zero_reason=(f"legal protection ended on {life.end.isoformat()} ({life.rule}), so the asset is worth zero"),
-        )
+        ended = f"legal protection ended on {life.end.isoformat()} ({life.rule})"
+        return RoyaltyBasis(kind=inp.kind, legal=life, zero_reason=f"{ended}, so the asset is worth zero")
 
     history = read_revenue_history(details.get("revenue_history"))
     if not history:
@@ -258,14 +258,13 @@ def royalty_basis(inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str
         discount = params.discount_rate_by_kind[inp.kind]
         cap = params.economic_life_cap_years_by_kind[inp.kind]
     except KeyError as exc:
-        raise ValueError(f"parameter set {params.version} has no {exc.args[0]} entry for {inp.kind}") from None
+        problem = f"parameter set {params.version} has no {exc.args[0]} entry for {inp.kind}"
+        raise ValueError(problem) from None
 
     factor, factor_rule = ONE, ""
     if inp.kind == "patent" and details.get("legal_status") == "pending":
         factor = params.pending_patent_factor
-        factor_rule = (
-            f"pending patent: the value is multiplied by {number_str(factor)} because the grant is not certain"
-        )
+        factor_rule = f"pending patent: the value is multiplied by {number_str(factor)} (grant not certain)"
     return RoyaltyBasis(
         kind=inp.kind,
         legal=life,
@@ -352,9 +351,20 @@ class ReliefFromRoyaltyCalculator:
         drivers = self._legal_drivers(basis)
         if basis.zero_reason is not None:
             drivers.update(
-                {"point_value": money_str(quantize(ZERO)), "zero_value_reason": basis.zero_reason, "mc_paths": "0"}
+                {
+                    "point_value": money_str(quantize(ZERO)),
+                    "zero_value_reason": basis.zero_reason,
+                    "mc_paths": "0",
+                },
             )
-            return MethodFigure(method=self.method, value=ZERO, low=ZERO, high=ZERO, weight=ONE, drivers=drivers)
+            return MethodFigure(
+                method=self.method,
+                value=ZERO,
+                low=ZERO,
+                high=ZERO,
+                weight=ONE,
+                drivers=drivers,
+            )
         low, value, high = percentiles(simulate(basis, params, rng))
         drivers.update(
             {
@@ -415,5 +425,5 @@ class ReliefFromRoyaltyCalculator:
                 used[name] = read_date(details[name], name).isoformat()
         history = read_revenue_history(details.get("revenue_history"))
         if history:
-            used["revenue_history"] = [{"year": entry.year, "amount": money_str(entry.amount)} for entry in history]
+            used["revenue_history"] = [{"year": e.year, "amount": money_str(e.amount)} for e in history]
         return used

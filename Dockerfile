@@ -1,0 +1,32 @@
+# The service image: gunicorn for the web, the same image runs Celery workers and beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 app
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY common ./common
+COPY registry ./registry
+COPY valuation ./valuation
+COPY credit ./credit
+COPY templates ./templates
+COPY manage.py ./
+# collectstatic runs under the production settings (hashed, compressed files); the key below exists only
+# for this build step and is never used by the running service.
+RUN pip install -e . \
+ && DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=build REDIS_URL=redis://build:6379/0 \
+    SECRET_KEY=collectstatic-only-not-a-runtime-secret-0123456789-abcdefghijklmnop \
+    python manage.py collectstatic --noinput \
+ && mkdir -p /app/media && chown -R app:app /app/media
+
+USER app
+EXPOSE 8000
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", \
+     "--access-logfile", "-", "--timeout", "60"]
