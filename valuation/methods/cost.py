@@ -82,10 +82,9 @@ def cost_basis(inp: ValuationInput, params: Parameters) -> CostBasis | str:
     if total == 0:
         return "details.cost components sum to zero, so the cost approach has nothing to adjust"
     scores = read_quality(inp.details)
+    quality = params.default_quality_score
     if scores:
         quality = quantize_rate(sum(scores.values(), Decimal(0)) / len(scores))
-    else:
-        quality = params.default_quality_score
     return CostBasis(
         components=components,
         total=total,

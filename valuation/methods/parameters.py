@@ -6,6 +6,7 @@ immutable; change one with ``dataclasses.replace`` and give it a new ``version``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -240,6 +241,9 @@ class Parameters:
             cutoff = values["legacy_design_term_filed_before"]
             values["legacy_design_term_filed_before"] = date.fromisoformat(cutoff)
         return cls(**values)
+
+    def __hash__(self) -> int:  # the mappings are read-only proxies, which do not hash themselves
+        return hash(json.dumps(self.as_dict(), sort_keys=True))
 
     def __reduce__(self) -> tuple[Any, ...]:  # mapping proxies do not pickle; a stored dict does
         return (Parameters.from_dict, (self.as_dict(),))

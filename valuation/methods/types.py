@@ -67,7 +67,7 @@ class ValuationOutcome:
     engine_version: str
 
 
-class ValuationNotPossible(Exception):  # noqa: N818 - the name is fixed by the public API (services import it)
+class ValuationNotPossible(Exception):  # noqa: N818, RUF100 - name fixed by the public API
     """No value can be computed. ``code``: ``insufficient_data``, ``invalid_data`` or ``unsupported_kind``.
 
     ``reasons`` maps a method (or a ``details.<field>`` path) to what is missing or wrong.
