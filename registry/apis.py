@@ -85,6 +85,9 @@ class AssetOutputSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.CharField()
     version = serializers.IntegerField()
+    approved_version = serializers.IntegerField(allow_null=True, help_text="The version credit decisions use.")
+    required_approvals = serializers.IntegerField()
+    approvals = serializers.IntegerField(default=0, help_text="Approvals the current version has so far.")
     details = serializers.JSONField()
     rejection_reason = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)
@@ -227,8 +230,8 @@ class ReviewAssetApproveApi(APIView):
     )
     def post(self, request: Request, asset_id: int) -> Response:
         asset = selectors.asset_get_for_review(asset_id=asset_id)
-        asset = services.asset_approve(asset=asset, reviewer=request.user)
-        return Response(AssetOutputSerializer(asset).data)
+        services.asset_approve(asset=asset, reviewer=request.user)
+        return Response(AssetOutputSerializer(selectors.asset_get_for_review(asset_id=asset_id)).data)
 
 
 class ReviewAssetRejectApi(APIView):

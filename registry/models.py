@@ -4,13 +4,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from common.audit import Actor
 from common.models import AuditEvent, BaseModel
+from common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from registry.validators import validate_uscc
 
 bank_code_validator = RegexValidator(
@@ -37,6 +38,12 @@ class Industry(models.Model):
         return f"{self.code} {self.name_zh}"
 
 
+class SpecialisedLevel(models.TextChoices):
+    NONE = "none", _("none")
+    PROVINCIAL = "provincial", _("provincial specialised and sophisticated SME")
+    NATIONAL = "national", _("national little giant")
+
+
 class Firm(BaseModel):
     uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc])
     name = models.CharField(_("name"), max_length=200)
@@ -44,6 +51,11 @@ class Firm(BaseModel):
     region_code = models.CharField(_("administrative division"), max_length=6, validators=[region_code_validator])
     industry = models.ForeignKey(Industry, verbose_name=_("industry"), on_delete=models.PROTECT, related_name="firms")
     founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    high_tech_certificate_number = models.CharField(_("high-tech enterprise certificate"), max_length=40, blank=True)
+    high_tech_certificate_expires_on = models.DateField(_("high-tech certificate expires on"), null=True, blank=True)
+    specialised_level = models.CharField(_("specialised and sophisticated level"), max_length=20,
+                                         choices=SpecialisedLevel.choices, default=SpecialisedLevel.NONE)
+    tech_sme_number = models.CharField(_("tech-SME number"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -53,6 +65,45 @@ class Firm(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
+
+
+def _indicator_money(verbose_name: str, **kwargs: object) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+                               **kwargs)  # type: ignore[arg-type]
+
+
+class FirmIndicator(BaseModel):
+    """A firm's yearly innovation indicators, read by the innovation points of the valuation app."""
+
+    firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.CASCADE, related_name="indicators")
+    year = models.PositiveSmallIntegerField(_("year"))
+    revenue = _indicator_money(_("revenue"))
+    rd_expense = _indicator_money(_("R&D expense"))
+    staff_count = models.PositiveIntegerField(_("staff"))
+    rd_staff_count = models.PositiveIntegerField(_("R&D staff"))
+    invention_applications = models.PositiveIntegerField(_("invention patent applications"), default=0)
+    pct_applications = models.PositiveIntegerField(_("PCT applications"), default=0)
+    tech_contract_turnover = _indicator_money(_("technology-contract turnover"), default=0)
+    hightech_product_revenue = _indicator_money(_("high-tech product revenue"), default=0)
+    net_assets = _indicator_money(_("net assets"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("firm indicator")
+        verbose_name_plural = _("firm indicators")
+        ordering = ("firm", "-year")
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "year"], name="firm_indicator_one_per_year"),
+            models.CheckConstraint(name="firm_indicator_year_range", condition=Q(year__gte=1980) & Q(year__lte=2100)),
+            models.CheckConstraint(
+                name="firm_indicator_money_non_negative",
+                condition=Q(revenue__gte=0) & Q(rd_expense__gte=0) & Q(tech_contract_turnover__gte=0)
+                & Q(hightech_product_revenue__gte=0)),
+            models.CheckConstraint(name="firm_indicator_rd_staff_within_staff",
+                                   condition=Q(rd_staff_count__lte=F("staff_count"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.firm_id} {self.year}"
 
 
 class Bank(BaseModel):
@@ -167,6 +218,10 @@ class Asset(BaseModel):
     # The registered identifier (patent, trademark, software or data registration number), normalised and
     # prefixed by kind: one asset per identifier in the whole registry.
     identifier = models.CharField(_("registered identifier"), max_length=120, null=True, blank=True)
+    # The version that credit decisions and valuations use: the last one a reviewer approved.
+    approved_version = models.PositiveIntegerField(_("approved version"), null=True, blank=True)
+    required_approvals = models.PositiveSmallIntegerField(_("approvals required"), default=1)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -210,6 +265,164 @@ class Asset(BaseModel):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+
+class AssetVersion(models.Model):
+    """Every state of an asset's content, in order; never edited. ``number`` matches ``Asset.version``."""
+
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    title = models.CharField(_("title"), max_length=200)
+    details = models.JSONField(_("details"))
+    identifier = models.CharField(_("registered identifier"), max_length=120, null=True, blank=True)
+    change = models.CharField(_("change"), max_length=20)  # created, edited, imported
+    diff = models.JSONField(_("changes from the previous version"), default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("asset version")
+        verbose_name_plural = _("asset versions")
+        ordering = ("asset", "-number")
+        constraints = [models.UniqueConstraint(fields=["asset", "number"], name="asset_version_unique")]
+
+    def __str__(self) -> str:
+        return f"asset #{self.asset_id} v{self.number}"
+
+
+class AssetReview(models.Model):
+    """One reviewer's decision on one version of an asset."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="reviews")
+    version = models.PositiveIntegerField(_("version"))
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT,
+                                 related_name="+")
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("asset review")
+        verbose_name_plural = _("asset reviews")
+        ordering = ("-id",)
+        constraints = [models.UniqueConstraint(fields=["asset", "version", "reviewer"],
+                                               name="asset_review_one_per_reviewer_and_version")]
+
+    def __str__(self) -> str:
+        return f"asset #{self.asset_id} v{self.version} {self.decision}"
+
+
+def document_upload_to(instance: object, filename: str) -> str:
+    # Random names, grouped by month; the original name is kept in the row, never in the path.
+    import uuid
+
+    from django.utils import timezone as tz
+
+    return f"evidence/{tz.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Document(models.Model):
+    """An evidence file on an asset: stored through Django's storage API, hashed, type sniffed from content."""
+
+    class Kind(models.TextChoices):
+        RIGHTS_CERTIFICATE = "rights_certificate", _("rights certificate")
+        REGISTRATION_CERTIFICATE = "registration_certificate", _("registration certificate")
+        LICENCE = "licence", _("licence")
+        AUDIT_REPORT = "audit_report", _("audit report")
+        CONTRACT = "contract", _("contract")
+        OTHER = "other", _("other")
+
+    asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence document")
+        verbose_name_plural = _("evidence documents")
+        ordering = ("-id",)
+        constraints = [models.UniqueConstraint(fields=["asset", "sha256"], name="document_once_per_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+
+class ImportJob(BaseModel):
+    """A bulk import of assets from a CSV, XLSX or JSON file, processed row by row by a Celery task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        JSON = "json", "JSON"
+
+    firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(_("asset kind"), max_length=16, choices=Asset.Kind.choices)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED,
+                              db_index=True)
+    total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("heartbeat at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ("-id",)
+        constraints = [
+            models.CheckConstraint(name="import_counts_within_processed",
+                                   condition=Q(created_count__lte=F("processed"))
+                                   & Q(failed_count__lte=F("processed"))
+                                   & Q(unchanged_count__lte=F("processed"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} {self.kind} {self.status} {self.processed}/{self.total}"
+
+
+class ImportRowError(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField()
+    field = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
+        ordering = ("job", "row", "id")
+        indexes = [models.Index(fields=["job", "row"], name="import_error_job_row_idx")]
+
+    def __str__(self) -> str:
+        return f"import #{self.job_id} row {self.row}: {self.field} {self.message}"
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
 from registry.models import Asset, Bank, Consent, Firm
 
 
+def asset_qs_annotated() -> QuerySet[Asset]:
+    """Assets with their firm and the number of approvals their current version has."""
+    return Asset.objects.select_related("firm").annotate(
+        approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved")))
+
+
 def asset_qs_for_user(*, user: Any) -> QuerySet[Asset]:
-    qs = Asset.objects.select_related("firm")
+    qs = asset_qs_annotated()
     if getattr(user, "is_reviewer", False):
         return qs
     if getattr(user, "is_firm_user", False):
@@ -37,7 +43,7 @@ def asset_get_for_user(*, user: Any, asset_id: int) -> Asset:
 
 
 def asset_review_queue(*, kind: str | None = None, firm_uscc: str | None = None) -> QuerySet[Asset]:
-    qs = Asset.objects.select_related("firm").filter(status=Asset.Status.SUBMITTED)
+    qs = asset_qs_annotated().filter(status=Asset.Status.SUBMITTED)
     if kind:
         qs = qs.filter(kind=kind)
     if firm_uscc:
@@ -47,7 +53,7 @@ def asset_review_queue(*, kind: str | None = None, firm_uscc: str | None = None)
 
 def asset_get_for_review(*, asset_id: int) -> Asset:
     try:
-        return Asset.objects.select_related("firm").get(pk=asset_id)
+        return asset_qs_annotated().get(pk=asset_id)
     except Asset.DoesNotExist:
         raise NotFound(_("Asset not found.")) from None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,8 +23,9 @@ from registry.errors import (
     SelfReviewForbidden,
 )
 from registry.identifiers import uscc_normalize, uscc_region
-from registry.models import Asset, Bank, BankApiKey, Consent, Firm, Industry, User
+from registry.models import Asset, AssetReview, AssetVersion, Bank, BankApiKey, Consent, Firm, Industry, User
 from registry.transitions import ASSET_TRANSITIONS, EDITABLE_STATUSES
+from registry.versioning import content_diff, content_hash, content_of
 
 
 def _asset_snapshot(asset: Asset) -> dict[str, Any]:
@@ -178,42 +181,63 @@ def bank_api_key_revoke(*, api_key: AbstractAPIKey, actor: Actor) -> None:
 
 # --- assets -----------------------------------------------------------------------------------------
 
+def declared_value(details: dict[str, Any]) -> Decimal:
+    """The larger of the declared cost and the highest yearly revenue: what the four-eyes threshold reads."""
+    cost = sum((Decimal(str(v)) for v in (details.get("cost") or {}).values() if v is not None), Decimal(0))
+    revenue = max((Decimal(str(r["amount"])) for r in details.get("revenue_history") or []), default=Decimal(0))
+    return max(cost, revenue)
+
+
+def _record_version(asset: Asset, *, change: str, user: User | None,
+                    previous: AssetVersion | None) -> AssetVersion:
+    content = content_of(title=asset.title, details=asset.details)
+    before = content_of(title=previous.title, details=previous.details) if previous else None
+    return AssetVersion.objects.create(
+        asset=asset, number=asset.version, title=asset.title, details=asset.details, identifier=asset.identifier,
+        change=change, diff=content_diff(before, content), created_by=user)
+
 
 @transaction.atomic
-def asset_create(*, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None) -> Asset:
+def asset_create(*, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None,
+                 change: str = "created") -> Asset:
     valid = details_validate(kind=kind, details=details)
-    asset = Asset(
-        firm=firm, kind=kind, title=title, details=valid.details, identifier=valid.identifier, created_by=user
-    )
+    asset = Asset(firm=firm, kind=kind, title=title, details=valid.details, identifier=valid.identifier,
+                  created_by=user, content_hash=content_hash(kind=kind, title=title, details=valid.details))
     _save_identifier_checked(asset)
-    audit_record(
-        actor=actor, action="asset.created", object_type="asset", object_id=asset.pk, after=_asset_snapshot(asset)
-    )
+    _record_version(asset, change=change, user=user, previous=None)
+    audit_record(actor=actor, action="asset.created", object_type="asset", object_id=asset.pk,
+                 after=_asset_snapshot(asset), data={"change": change})
     return asset
 
 
 @transaction.atomic
-def asset_update(*, asset: Asset, actor: Actor, title: str | None = None, details: Any = None) -> Asset:
+def asset_update(*, asset: Asset, actor: Actor, user: User | None = None, title: str | None = None,
+                 details: Any = None) -> Asset:
+    """Edit an asset. Every change is a new version; editing an approved asset sends the new version back to
+    review while the approved version stays the one that credit decisions and valuations use."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     if asset.status not in EDITABLE_STATUSES:
         raise AssetNotEditable(
-            _("Only draft or rejected assets can be edited; this one is %(status)s.") % {"status": asset.status}
-        )
+            _("An asset that is %(status)s cannot be edited.") % {"status": asset.get_status_display()},
+            extra={"current_status": asset.status})
     before = _asset_snapshot(asset)
-    if title is not None:
-        asset.title = title
+    new_title = asset.title if title is None else title
+    new_details, new_identifier = asset.details, asset.identifier
     if details is not None:
         valid = details_validate(kind=asset.kind, details=details)
-        asset.details, asset.identifier = valid.details, valid.identifier
+        new_details, new_identifier = valid.details, valid.identifier
+    if (new_title, new_details) == (asset.title, asset.details):
+        return asset  # nothing changed: no new version
+    previous = asset.versions.filter(number=asset.version).first()
+    asset.title, asset.details, asset.identifier = new_title, new_details, new_identifier
+    asset.content_hash = content_hash(kind=asset.kind, title=new_title, details=new_details)
+    asset.version += 1
+    if asset.status == Asset.Status.APPROVED:
+        asset.status = Asset.Status.DRAFT  # the new version needs its own review
     _save_identifier_checked(asset)
-    audit_record(
-        actor=actor,
-        action="asset.updated",
-        object_type="asset",
-        object_id=asset.pk,
-        before=before,
-        after=_asset_snapshot(asset),
-    )
+    _record_version(asset, change="edited", user=user, previous=previous)
+    audit_record(actor=actor, action="asset.updated", object_type="asset", object_id=asset.pk,
+                 before=before, after=_asset_snapshot(asset))
     return asset
 
 
@@ -221,19 +245,11 @@ def _asset_transition(asset: Asset, to: str, *, actor: Actor, extra: dict[str, A
     if to not in ASSET_TRANSITIONS.get(asset.status, frozenset()):
         raise InvalidTransition(
             _("An asset cannot go from %(from)s to %(to)s.") % {"from": asset.status, "to": to},
-            extra={"current_status": asset.status},
-        )
+            extra={"current_status": asset.status})
     before = asset.status
     asset.status = to
-    audit_record(
-        actor=actor,
-        action=f"asset.{to}",
-        object_type="asset",
-        object_id=asset.pk,
-        before={"status": before},
-        after={"status": to},
-        data=extra or {},
-    )
+    audit_record(actor=actor, action=f"asset.{to}", object_type="asset", object_id=asset.pk,
+                 before={"status": before}, after={"status": to}, data={"version": asset.version, **(extra or {})})
 
 
 @transaction.atomic
@@ -242,7 +258,9 @@ def asset_submit(*, asset: Asset, actor: Actor, user: User | None) -> Asset:
     _asset_transition(asset, Asset.Status.SUBMITTED, actor=actor)
     asset.submitted_by, asset.submitted_at = user, timezone.now()
     asset.rejection_reason = ""
-    asset.save(update_fields=["status", "submitted_by", "submitted_at", "rejection_reason", "updated_at"])
+    asset.required_approvals = 2 if declared_value(asset.details) > settings.REVIEW_SECOND_REVIEWER_ABOVE else 1
+    asset.save(update_fields=["status", "submitted_by", "submitted_at", "rejection_reason", "required_approvals",
+                              "updated_at"])
     return asset
 
 
@@ -251,30 +269,64 @@ def _check_four_eyes(asset: Asset, reviewer: User) -> None:
         raise SelfReviewForbidden(_("You prepared this asset, so another reviewer must decide it."))
     if reviewer.firm_id is not None and reviewer.firm_id == asset.firm_id:
         raise SelfReviewForbidden(_("A reviewer cannot decide an asset of their own firm."))
+    if AssetReview.objects.filter(asset=asset, version=asset.version, reviewer=reviewer).exists():
+        raise SelfReviewForbidden(_("You already decided this version; a different reviewer must add theirs."))
 
 
 @transaction.atomic
 def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
+    """Record an approval; the asset is approved once ``required_approvals`` different reviewers agreed."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if asset.status != Asset.Status.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted asset can be approved; this one is %(s)s.") % {
+            "s": asset.status}, extra={"current_status": asset.status})
     _check_four_eyes(asset, reviewer)
-    _asset_transition(asset, Asset.Status.APPROVED, actor=reviewer.as_actor)
-    asset.decided_by, asset.decided_at = reviewer, timezone.now()
-    asset.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    AssetReview.objects.create(asset=asset, version=asset.version, reviewer=reviewer,
+                               decision=AssetReview.Decision.APPROVED)
+    approvals = AssetReview.objects.filter(asset=asset, version=asset.version,
+                                           decision=AssetReview.Decision.APPROVED).count()
+    if approvals < asset.required_approvals:
+        audit_record(actor=reviewer.as_actor, action="asset.approval_recorded", object_type="asset",
+                     object_id=asset.pk, data={"version": asset.version, "approvals": approvals,
+                                               "required": asset.required_approvals})
+        return asset
+    _asset_transition(asset, Asset.Status.APPROVED, actor=reviewer.as_actor, extra={"approvals": approvals})
+    asset.decided_by, asset.decided_at, asset.approved_version = reviewer, timezone.now(), asset.version
+    asset.save(update_fields=["status", "decided_by", "decided_at", "approved_version", "updated_at"])
     return asset
 
 
 @transaction.atomic
 def asset_reject(*, asset: Asset, reviewer: User, reason: str) -> Asset:
     if not reason.strip():
-        raise BusinessRuleViolation(
-            _("A rejection needs a reason the firm can act on."), errors={"reason": [_("This field may not be blank.")]}
-        )
+        raise BusinessRuleViolation(_("A rejection needs a reason the firm can act on."),
+                                    errors={"reason": [_("This field may not be blank.")]})
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    if asset.status != Asset.Status.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted asset can be rejected; this one is %(s)s.") % {
+            "s": asset.status}, extra={"current_status": asset.status})
     _check_four_eyes(asset, reviewer)
+    AssetReview.objects.create(asset=asset, version=asset.version, reviewer=reviewer,
+                               decision=AssetReview.Decision.REJECTED, reason=reason.strip())
     _asset_transition(asset, Asset.Status.REJECTED, actor=reviewer.as_actor, extra={"reason": reason})
     asset.decided_by, asset.decided_at, asset.rejection_reason = reviewer, timezone.now(), reason.strip()
     asset.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])
     return asset
+
+
+@transaction.atomic
+def asset_retire(*, asset: Asset, actor: Actor, reason: str = "") -> Asset:
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _asset_transition(asset, Asset.Status.RETIRED, actor=actor, extra={"reason": reason})
+    asset.save(update_fields=["status", "updated_at"])
+    return asset
+
+
+def asset_approved_content(asset: Asset) -> AssetVersion | None:
+    """The approved version's content (what valuations and credit read), or None if never approved."""
+    if asset.approved_version is None:
+        return None
+    return asset.versions.filter(number=asset.approved_version).first()
 
 
 # --- consent ----------------------------------------------------------------------------------------

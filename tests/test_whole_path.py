@@ -35,9 +35,11 @@ def walk_path(client_for: Callable, run_jobs: Callable[[], AbstractContextManage
     r = firm_c.post(f"/api/v1/assets/{asset_id}/submit/")
     assert (r.status_code, r.json()["status"]) == (200, "submitted")
 
-    # 2. A reviewer approves it.
+    # 2. Its declared revenue is above the four-eyes threshold: two different reviewers approve it.
     r = rev_a_c.post(f"/api/v1/review/assets/{asset_id}/approve/")
-    assert (r.status_code, r.json()["status"]) == (200, "approved"), r.content
+    assert (r.status_code, r.json()["status"], r.json()["approvals"]) == (200, "submitted", 1), r.content
+    r = rev_b_c.post(f"/api/v1/review/assets/{asset_id}/approve/")
+    assert (r.status_code, r.json()["status"], r.json()["approved_version"]) == (200, "approved", 1), r.content
 
     # 3. The firm asks for a valuation; a worker runs it and reports progress.
     with run_jobs():

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from common.audit import Actor, audit_record, system_actor
 from common.exceptions import BusinessRuleViolation
 from registry.models import Asset, User
+from registry.services import asset_approved_content
 from valuation.errors import AssetNotApproved, NothingToValue, SelfApprovalForbidden, ValuationWrongState
 from valuation.methods import (
     DEFAULT_PARAMETERS,
@@ -40,7 +41,7 @@ def valuation_job_create(*, assets: list[Asset], user: User | None, actor: Actor
     """Queue a job that values ``assets`` (already access-checked by the caller)."""
     if not assets:
         raise NothingToValue(_("Name at least one asset to value."), errors={"assets": [_("Empty list.")]})
-    not_approved = sorted(a.pk for a in assets if a.status != Asset.Status.APPROVED)
+    not_approved = sorted(a.pk for a in assets if not asset_is_valuable(a))
     if not_approved:
         raise AssetNotApproved(
             _("Only approved assets can be valued; not approved: %(ids)s.")
@@ -102,18 +103,17 @@ def valuation_job_claim(*, job_id: int) -> ValuationJob | None:
     return job
 
 
-def valuation_input_for(asset: Asset) -> ValuationInput:
-    return ValuationInput(
-        kind=asset.kind, details=asset.details, industry=asset.firm.industry_id, as_of=timezone.localdate()
-    )
+def asset_is_valuable(asset: Asset) -> bool:
+    """An asset can be valued once a version of it was approved, until it is retired."""
+    return asset.approved_version is not None and asset.status != Asset.Status.RETIRED
 
 
-def valuation_compute(*, asset: Asset) -> ValuationOutcome:
-    """Pure computation for one asset, seeded from the asset and its inputs (never from the clock)."""
-    inp = valuation_input_for(asset)
+def valuation_compute(*, asset: Asset, details: dict[str, Any], version: int) -> ValuationOutcome:
+    """Pure computation for one approved asset version, seeded from the asset and its inputs (never the clock)."""
+    inp = ValuationInput(kind=asset.kind, details=details, industry=asset.firm.industry_id, as_of=timezone.localdate())
     seed = derive_seed(
-        asset_key=f"asset:{asset.pk}:v{asset.version}",
-        inputs={"kind": asset.kind, "details": asset.details, "industry": asset.firm.industry_id},
+        asset_key=f"asset:{asset.pk}",
+        inputs={"kind": asset.kind, "details": details, "industry": asset.firm.industry_id},
         parameter_set=DEFAULT_PARAMETERS.version,
     )
     return value_asset(inp, seed=seed, params=DEFAULT_PARAMETERS)
@@ -124,6 +124,7 @@ def _record_item(
     job: ValuationJob,
     item: ValuationJobItem,
     outcome: ValuationOutcome | None,
+    version: int | None = None,
     error_code: str = "",
     error: str = "",
 ) -> None:
@@ -136,7 +137,7 @@ def _record_item(
                 with transaction.atomic():
                     valuation = Valuation.objects.create(
                         asset=item.asset,
-                        asset_version=item.asset.version,
+                        asset_version=version,
                         job=job,
                         value=outcome.value,
                         low=outcome.low,
@@ -196,8 +197,13 @@ def valuation_job_run(*, job_id: int) -> None:
         .order_by("pk")
     )
     for item in items.iterator(chunk_size=200):
+        approved = asset_approved_content(item.asset)
+        if approved is None or item.asset.status == Asset.Status.RETIRED:
+            _record_item(job=job, item=item, outcome=None, error_code="asset_not_approved",
+                         error=_("The asset has no approved version (or was retired) any more."))
+            continue
         try:
-            outcome = valuation_compute(asset=item.asset)
+            outcome = valuation_compute(asset=item.asset, details=approved.details, version=approved.number)
         except ValuationNotPossible as exc:
             _record_item(job=job, item=item, outcome=None, error_code=exc.code, error=str(exc))
             continue
@@ -211,7 +217,7 @@ def valuation_job_run(*, job_id: int) -> None:
                 error=f"{type(exc).__name__}: {exc}"[:500],
             )
             continue
-        _record_item(job=job, item=item, outcome=outcome)
+        _record_item(job=job, item=item, outcome=outcome, version=approved.number)
     valuation_job_finish(job_id=job.pk)
 
 
@@ -267,7 +273,7 @@ def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
         )
     if valuation.requested_by_id == reviewer.pk:
         raise SelfApprovalForbidden(_("You requested this valuation, so another reviewer must approve it."))
-    if valuation.asset.status != Asset.Status.APPROVED:
+    if not asset_is_valuable(valuation.asset):
         raise BusinessRuleViolation(_("The asset is no longer approved, so its valuation cannot be approved."))
     previous = (
         Valuation.objects.select_for_update().filter(asset=valuation.asset, status=Valuation.Status.APPROVED).first()

@@ -1,5 +1,7 @@
 """Settings shared by every environment. Everything is read from the environment through config.env."""
 
+from decimal import Decimal
+
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-do-not-deploy")
@@ -100,10 +102,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Evidence files and import uploads go through Django's storage API: the file system by default (MEDIA_ROOT,
+# never served directly), or any S3-compatible store with STORAGE_BACKEND=s3 (pip install '.[s3]').
+if env("STORAGE_BACKEND", default="filesystem") == "s3":
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("S3_BUCKET"),
+            "endpoint_url": env("S3_ENDPOINT_URL", default=None),
+            "region_name": env("S3_REGION", default=None),
+            "access_key": env("S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("S3_SECRET_ACCESS_KEY", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads spool to a temporary file
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Cache ---------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -136,6 +158,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "valuation-jobs-recover-stale": {
         "task": "valuation.tasks.valuation_jobs_recover_stale",
+        "schedule": 300.0,
+    },
+    "import-jobs-recover-stale": {
+        "task": "registry.tasks.import_jobs_recover_stale",
         "schedule": 300.0,
     },
 }
@@ -182,6 +208,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Domain settings -----------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Assets whose declared cost or yearly revenue is above this need two different reviewers (CNY).
+REVIEW_SECOND_REVIEWER_ABOVE = Decimal(env("REVIEW_SECOND_REVIEWER_ABOVE", default="5000000"))
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+IMPORT_JOB_STALE_AFTER_SECONDS = env.int("IMPORT_JOB_STALE_AFTER_SECONDS", default=600)
 CREDIT_LIMIT_VALID_MINUTES = env.int("CREDIT_LIMIT_VALID_MINUTES", default=60)
 VALUATION_JOB_STALE_AFTER_SECONDS = env.int("VALUATION_JOB_STALE_AFTER_SECONDS", default=600)
 
