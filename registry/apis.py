@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -16,11 +18,11 @@ from rest_framework.views import APIView
 
 from common.api.pagination import CursorPagination
 from common.api.problems import problem_responses
-from common.exceptions import PermissionDenied, ValidationFailed
+from common.exceptions import Conflict, PermissionDenied, ValidationFailed
 from common.models import AuditEvent
 from registry import selectors, services
-from registry.models import Asset, Consent
-from registry.permissions import IsFirmUser, IsFirmUserOrReviewer, IsReviewer
+from registry.models import Asset, AssetVersion, Consent, Industry, SpecialisedLevel, User
+from registry.permissions import IsBank, IsFirmAdminForWrites, IsFirmUser, IsFirmUserOrReviewer, IsReviewer
 
 
 def paginate(request: Request, view: APIView, queryset: Any, serializer_class: type) -> Response:
@@ -63,16 +65,154 @@ class FirmOutputSerializer(serializers.Serializer):
     industry = serializers.CharField(source="industry_id")
     industry_name = serializers.CharField(source="industry.name_zh")
     founded_on = serializers.DateField(allow_null=True)
+    high_tech_certificate_number = serializers.CharField()
+    high_tech_certificate_expires_on = serializers.DateField(allow_null=True)
+    specialised_level = serializers.ChoiceField(choices=SpecialisedLevel.choices)
+    tech_sme_number = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
 class FirmMeApi(APIView):
-    permission_classes = [IsFirmUser]
+    permission_classes = [IsFirmAdminForWrites]
+
+    class FirmMeInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        legal_representative = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        industry = serializers.SlugRelatedField(slug_field="code", queryset=Industry.objects.all(), required=False)
+        founded_on = serializers.DateField(required=False, allow_null=True)
+        high_tech_certificate_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+        high_tech_certificate_expires_on = serializers.DateField(required=False, allow_null=True)
+        specialised_level = serializers.ChoiceField(choices=SpecialisedLevel.choices, required=False)
+        tech_sme_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
+            return attrs
 
     @extend_schema(operation_id="firm_me", responses={200: FirmOutputSerializer, **problem_responses(401, 403)})
     def get(self, request: Request) -> Response:
         firm = selectors.firm_get_for_user(user=request.user)
         return Response(FirmOutputSerializer(firm).data)
+
+    @extend_schema(
+        operation_id="firm_me_update",
+        request=FirmMeInputSerializer,
+        responses={200: FirmOutputSerializer, **problem_responses(400, 401, 403)},
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = self.FirmMeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        if "industry" in changes:
+            changes["industry_code"] = changes.pop("industry").code
+        firm = selectors.firm_get_for_user(user=request.user)
+        firm = services.firm_update(firm=firm, actor=request.user.as_actor, **changes)
+        return Response(FirmOutputSerializer(firm).data)
+
+
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+class FirmIndicatorSerializer(serializers.Serializer):
+    year = serializers.IntegerField(read_only=True)
+    revenue = _money(min_value=0)
+    rd_expense = _money(min_value=0)
+    staff_count = serializers.IntegerField(min_value=0)
+    rd_staff_count = serializers.IntegerField(min_value=0)
+    invention_applications = serializers.IntegerField(min_value=0, default=0)
+    pct_applications = serializers.IntegerField(min_value=0, default=0)
+    tech_contract_turnover = _money(min_value=0, default="0")
+    hightech_product_revenue = _money(min_value=0, default="0")
+    net_assets = _money(required=False, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["rd_staff_count"] > attrs["staff_count"]:
+            raise serializers.ValidationError({"rd_staff_count": [_("R&D staff cannot exceed total staff.")]})
+        if attrs["rd_expense"] > attrs["revenue"] > 0 and attrs["rd_expense"] > attrs["revenue"] * 10:
+            raise serializers.ValidationError({"rd_expense": [_("R&D expense is more than ten times revenue.")]})
+        return attrs
+
+
+class FirmIndicatorListApi(APIView):
+    permission_classes = [IsFirmAdminForWrites]
+
+    @extend_schema(
+        operation_id="firm_indicator_list",
+        responses={200: FirmIndicatorSerializer(many=True), **problem_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        firm = selectors.firm_get_for_user(user=request.user)
+        return Response(FirmIndicatorSerializer(firm.indicators.order_by("-year"), many=True).data)
+
+
+class FirmIndicatorDetailApi(APIView):
+    permission_classes = [IsFirmAdminForWrites]
+
+    @extend_schema(
+        operation_id="firm_indicator_put",
+        request=FirmIndicatorSerializer,
+        responses={200: FirmIndicatorSerializer, 201: FirmIndicatorSerializer, **problem_responses(400, 401, 403)},
+    )
+    def put(self, request: Request, year: int) -> Response:
+        if not 1980 <= year <= timezone.localdate().year:
+            raise ValidationFailed(
+                _("The year must be between 1980 and this year."), errors={"year": [_("Out of range.")]}
+            )
+        serializer = FirmIndicatorSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        firm = selectors.firm_get_for_user(user=request.user)
+        indicator, created = services.firm_indicator_upsert(
+            firm=firm, year=year, actor=request.user.as_actor, values=dict(serializer.validated_data)
+        )
+        return Response(FirmIndicatorSerializer(indicator).data, status=201 if created else 200)
+
+
+class FirmMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=[User.Role.FIRM_ADMIN, User.Role.FIRM_MEMBER], default=User.Role.FIRM_MEMBER)
+    password = serializers.CharField(write_only=True, min_length=10, max_length=128)
+    is_active = serializers.BooleanField(read_only=True)
+
+    def validate_password(self, value: str) -> str:
+        validate_password(value)
+        return value
+
+
+class FirmMemberListApi(APIView):
+    permission_classes = [IsFirmAdminForWrites]
+
+    @extend_schema(
+        operation_id="firm_member_list", responses={200: FirmMemberSerializer(many=True), **problem_responses(401, 403)}
+    )
+    def get(self, request: Request) -> Response:
+        return paginate(request, self, User.objects.filter(firm_id=request.user.firm_id), FirmMemberSerializer)
+
+    @extend_schema(
+        operation_id="firm_member_create",
+        request=FirmMemberSerializer,
+        responses={201: FirmMemberSerializer, **problem_responses(400, 401, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = FirmMemberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if User.objects.filter(username=data["username"]).exists():
+            raise Conflict(_("This username is taken."), errors={"username": [_("Already taken.")]})
+        user = services.user_create(
+            username=data["username"],
+            password=data["password"],
+            role=data["role"],
+            email=data["email"],
+            firm=request.user.firm,
+            actor=request.user.as_actor,
+        )
+        return Response(FirmMemberSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 # --- assets -----------------------------------------------------------------------------------------
@@ -171,8 +311,8 @@ class AssetDetailApi(APIView):
             raise PermissionDenied(_("Reviewers decide assets; only the firm edits them."))
         serializer = self.AssetDetailInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        asset = services.asset_update(asset=asset, actor=request.user.as_actor, **serializer.validated_data)
-        return Response(AssetOutputSerializer(asset).data)
+        services.asset_update(asset=asset, actor=request.user.as_actor, user=request.user, **serializer.validated_data)
+        return Response(AssetOutputSerializer(selectors.asset_get_for_user(user=request.user, asset_id=asset_id)).data)
 
 
 class AssetSubmitApi(APIView):
@@ -189,6 +329,86 @@ class AssetSubmitApi(APIView):
         return Response(AssetOutputSerializer(asset).data)
 
 
+class ReasonOptionalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class VersionPagination(CursorPagination):
+    ordering = "-number"
+
+
+class AssetRetireApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    @extend_schema(
+        operation_id="asset_retire",
+        request=ReasonOptionalSerializer,
+        responses={200: AssetOutputSerializer, **problem_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, asset_id: int) -> Response:
+        serializer = ReasonOptionalSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
+        services.asset_retire(asset=asset, actor=request.user.as_actor, reason=serializer.validated_data["reason"])
+        return Response(AssetOutputSerializer(selectors.asset_get_for_user(user=request.user, asset_id=asset_id)).data)
+
+
+class AssetVersionOutputSerializer(serializers.Serializer):
+    class AssetVersionChangeSerializer(serializers.Serializer):
+        field = serializers.CharField()
+        before = serializers.JSONField(allow_null=True)
+        after = serializers.JSONField(allow_null=True)
+
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    details = serializers.JSONField()
+    change = serializers.CharField()
+    changes = AssetVersionChangeSerializer(source="diff", many=True)
+    changed_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    changed_at = serializers.DateTimeField(source="created_at")
+    is_approved_version = serializers.SerializerMethodField()
+
+    def get_is_approved_version(self, version: AssetVersion) -> bool:
+        return version.number == self.context["approved_version"]
+
+
+class AssetVersionListApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    @extend_schema(
+        operation_id="asset_version_list",
+        responses={200: AssetVersionOutputSerializer(many=True), **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, asset_id: int) -> Response:
+        asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
+        versions = asset.versions.select_related("created_by").order_by("-number")
+        paginator = VersionPagination()
+        page = paginator.paginate_queryset(versions, request, view=self)
+        return paginator.get_paginated_response(
+            AssetVersionOutputSerializer(page, many=True, context={"approved_version": asset.approved_version}).data
+        )
+
+
+class AssetReviewOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    reviewer = serializers.CharField(source="reviewer.username")
+    decision = serializers.CharField()
+    reason = serializers.CharField()
+    decided_at = serializers.DateTimeField(source="created_at")
+
+
+class AssetReviewListApi(APIView):
+    permission_classes = [IsFirmUserOrReviewer]
+
+    @extend_schema(
+        operation_id="asset_review_list",
+        responses={200: AssetReviewOutputSerializer(many=True), **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, asset_id: int) -> Response:
+        asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
+        return paginate(request, self, asset.reviews.select_related("reviewer"), AssetReviewOutputSerializer)
+
+
 # --- review -----------------------------------------------------------------------------------------
 
 
@@ -198,12 +418,14 @@ class ReviewAssetQueueApi(APIView):
     class ReviewAssetQueueFilterSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Asset.Kind.choices, required=False)
         firm = serializers.CharField(required=False, max_length=18)
+        older_than_days = serializers.IntegerField(required=False, min_value=0, max_value=3650)
 
     @extend_schema(
         operation_id="review_asset_queue",
         parameters=[
             OpenApiParameter("kind", str, enum=[k.value for k in Asset.Kind]),
             OpenApiParameter("firm", str, description="USCC"),
+            OpenApiParameter("older_than_days", int, description="submitted at least this many days ago"),
         ],
         responses={200: AssetOutputSerializer(many=True), **problem_responses(400, 401, 403)},
     )
@@ -211,7 +433,9 @@ class ReviewAssetQueueApi(APIView):
         filters = self.ReviewAssetQueueFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.asset_review_queue(
-            kind=filters.validated_data.get("kind"), firm_uscc=filters.validated_data.get("firm")
+            kind=filters.validated_data.get("kind"),
+            firm_uscc=filters.validated_data.get("firm"),
+            older_than_days=filters.validated_data.get("older_than_days"),
         )
         return paginate(request, self, qs, AssetOutputSerializer)
 
@@ -314,6 +538,27 @@ class ConsentRevokeApi(APIView):
         consent = selectors.consent_get_for_firm_user(user=request.user, consent_id=consent_id)
         services.consent_revoke(consent=consent, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConsentingFirmOutputSerializer(serializers.Serializer):
+    uscc = serializers.CharField(source="firm.uscc")
+    name = serializers.CharField(source="firm.name")
+    industry = serializers.CharField(source="firm.industry_id")
+    region_code = serializers.CharField(source="firm.region_code")
+    scopes = serializers.ListField(child=serializers.CharField())
+    consent_expires_at = serializers.DateTimeField(source="expires_at")
+
+
+class ConsentingFirmListApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="consenting_firm_list",
+        responses={200: ConsentingFirmOutputSerializer(many=True), **problem_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.consent_list_for_user(user=request.user)
+        return paginate(request, self, qs, ConsentingFirmOutputSerializer)
 
 
 # --- audit ------------------------------------------------------------------------------------------

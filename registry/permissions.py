@@ -46,3 +46,15 @@ class IsBankOrFirmOrReviewer(BasePermission):
             or getattr(user, "is_firm_user", False)
             or getattr(user, "is_reviewer", False)
         )
+
+
+class IsFirmAdminForWrites(BasePermission):
+    """Firm users may read; only the firm's administrator changes the profile, indicators, members, consent."""
+
+    message = "Only the firm's administrator can change this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not getattr(user, "is_firm_user", False):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or user.role == "firm_admin"

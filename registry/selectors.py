@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
@@ -14,7 +16,8 @@ from registry.models import Asset, Bank, Consent, Firm
 def asset_qs_annotated() -> QuerySet[Asset]:
     """Assets with their firm and the number of approvals their current version has."""
     return Asset.objects.select_related("firm").annotate(
-        approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved")))
+        approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved"))
+    )
 
 
 def asset_qs_for_user(*, user: Any) -> QuerySet[Asset]:
@@ -42,8 +45,12 @@ def asset_get_for_user(*, user: Any, asset_id: int) -> Asset:
         raise NotFound(_("Asset not found.")) from None
 
 
-def asset_review_queue(*, kind: str | None = None, firm_uscc: str | None = None) -> QuerySet[Asset]:
+def asset_review_queue(
+    *, kind: str | None = None, firm_uscc: str | None = None, older_than_days: int | None = None
+) -> QuerySet[Asset]:
     qs = asset_qs_annotated().filter(status=Asset.Status.SUBMITTED)
+    if older_than_days is not None:
+        qs = qs.filter(submitted_at__lte=timezone.now() - timedelta(days=older_than_days))
     if kind:
         qs = qs.filter(kind=kind)
     if firm_uscc:

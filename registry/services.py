@@ -23,7 +23,18 @@ from registry.errors import (
     SelfReviewForbidden,
 )
 from registry.identifiers import uscc_normalize, uscc_region
-from registry.models import Asset, AssetReview, AssetVersion, Bank, BankApiKey, Consent, Firm, Industry, User
+from registry.models import (
+    Asset,
+    AssetReview,
+    AssetVersion,
+    Bank,
+    BankApiKey,
+    Consent,
+    Firm,
+    FirmIndicator,
+    Industry,
+    User,
+)
 from registry.transitions import ASSET_TRANSITIONS, EDITABLE_STATUSES
 from registry.versioning import content_diff, content_hash, content_of
 
@@ -145,6 +156,64 @@ def user_create(
     return user
 
 
+FIRM_PROFILE_FIELDS = (
+    "name",
+    "legal_representative",
+    "founded_on",
+    "high_tech_certificate_number",
+    "high_tech_certificate_expires_on",
+    "specialised_level",
+    "tech_sme_number",
+    "industry_code",
+)
+
+
+@transaction.atomic
+def firm_update(*, firm: Firm, actor: Actor, **changes: Any) -> Firm:
+    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    unknown = set(changes) - set(FIRM_PROFILE_FIELDS)
+    if unknown:
+        raise BusinessRuleViolation(_("These fields cannot be changed: %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    before = {k: getattr(firm, "industry_id" if k == "industry_code" else k) for k in changes}
+    for key, value in changes.items():
+        if key == "industry_code":
+            firm.industry = Industry.objects.get(code=value)
+        else:
+            setattr(firm, key, value)
+    firm.full_clean()
+    firm.save()
+    audit_record(
+        actor=actor,
+        action="firm.updated",
+        object_type="firm",
+        object_id=firm.pk,
+        before=before,
+        after={k: getattr(firm, "industry_id" if k == "industry_code" else k) for k in changes},
+    )
+    return firm
+
+
+@transaction.atomic
+def firm_indicator_upsert(*, firm: Firm, year: int, actor: Actor, values: dict[str, Any]) -> tuple[FirmIndicator, bool]:
+    indicator = FirmIndicator.objects.select_for_update().filter(firm=firm, year=year).first()
+    created = indicator is None
+    before = None if created else {k: getattr(indicator, k) for k in values}
+    indicator = indicator or FirmIndicator(firm=firm, year=year)
+    for key, value in values.items():
+        setattr(indicator, key, value)
+    indicator.full_clean()
+    indicator.save()
+    audit_record(
+        actor=actor,
+        action="firm_indicator.created" if created else "firm_indicator.updated",
+        object_type="firm_indicator",
+        object_id=f"{firm.uscc}:{year}",
+        before=before,
+        after=values,
+    )
+    return indicator, created
+
+
 @transaction.atomic
 def bank_create(*, code: str, name: str, actor: Actor) -> Bank:
     bank = Bank(code=code, name=name)
@@ -181,6 +250,7 @@ def bank_api_key_revoke(*, api_key: AbstractAPIKey, actor: Actor) -> None:
 
 # --- assets -----------------------------------------------------------------------------------------
 
+
 def declared_value(details: dict[str, Any]) -> Decimal:
     """The larger of the declared cost and the highest yearly revenue: what the four-eyes threshold reads."""
     cost = sum((Decimal(str(v)) for v in (details.get("cost") or {}).values() if v is not None), Decimal(0))
@@ -188,38 +258,60 @@ def declared_value(details: dict[str, Any]) -> Decimal:
     return max(cost, revenue)
 
 
-def _record_version(asset: Asset, *, change: str, user: User | None,
-                    previous: AssetVersion | None) -> AssetVersion:
+def _record_version(asset: Asset, *, change: str, user: User | None, previous: AssetVersion | None) -> AssetVersion:
     content = content_of(title=asset.title, details=asset.details)
     before = content_of(title=previous.title, details=previous.details) if previous else None
     return AssetVersion.objects.create(
-        asset=asset, number=asset.version, title=asset.title, details=asset.details, identifier=asset.identifier,
-        change=change, diff=content_diff(before, content), created_by=user)
+        asset=asset,
+        number=asset.version,
+        title=asset.title,
+        details=asset.details,
+        identifier=asset.identifier,
+        change=change,
+        diff=content_diff(before, content),
+        created_by=user,
+    )
 
 
 @transaction.atomic
-def asset_create(*, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None,
-                 change: str = "created") -> Asset:
+def asset_create(
+    *, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None, change: str = "created"
+) -> Asset:
     valid = details_validate(kind=kind, details=details)
-    asset = Asset(firm=firm, kind=kind, title=title, details=valid.details, identifier=valid.identifier,
-                  created_by=user, content_hash=content_hash(kind=kind, title=title, details=valid.details))
+    asset = Asset(
+        firm=firm,
+        kind=kind,
+        title=title,
+        details=valid.details,
+        identifier=valid.identifier,
+        created_by=user,
+        content_hash=content_hash(kind=kind, title=title, details=valid.details),
+    )
     _save_identifier_checked(asset)
     _record_version(asset, change=change, user=user, previous=None)
-    audit_record(actor=actor, action="asset.created", object_type="asset", object_id=asset.pk,
-                 after=_asset_snapshot(asset), data={"change": change})
+    audit_record(
+        actor=actor,
+        action="asset.created",
+        object_type="asset",
+        object_id=asset.pk,
+        after=_asset_snapshot(asset),
+        data={"change": change},
+    )
     return asset
 
 
 @transaction.atomic
-def asset_update(*, asset: Asset, actor: Actor, user: User | None = None, title: str | None = None,
-                 details: Any = None) -> Asset:
+def asset_update(
+    *, asset: Asset, actor: Actor, user: User | None = None, title: str | None = None, details: Any = None
+) -> Asset:
     """Edit an asset. Every change is a new version; editing an approved asset sends the new version back to
     review while the approved version stays the one that credit decisions and valuations use."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     if asset.status not in EDITABLE_STATUSES:
         raise AssetNotEditable(
             _("An asset that is %(status)s cannot be edited.") % {"status": asset.get_status_display()},
-            extra={"current_status": asset.status})
+            extra={"current_status": asset.status},
+        )
     before = _asset_snapshot(asset)
     new_title = asset.title if title is None else title
     new_details, new_identifier = asset.details, asset.identifier
@@ -236,8 +328,14 @@ def asset_update(*, asset: Asset, actor: Actor, user: User | None = None, title:
         asset.status = Asset.Status.DRAFT  # the new version needs its own review
     _save_identifier_checked(asset)
     _record_version(asset, change="edited", user=user, previous=previous)
-    audit_record(actor=actor, action="asset.updated", object_type="asset", object_id=asset.pk,
-                 before=before, after=_asset_snapshot(asset))
+    audit_record(
+        actor=actor,
+        action="asset.updated",
+        object_type="asset",
+        object_id=asset.pk,
+        before=before,
+        after=_asset_snapshot(asset),
+    )
     return asset
 
 
@@ -245,11 +343,19 @@ def _asset_transition(asset: Asset, to: str, *, actor: Actor, extra: dict[str, A
     if to not in ASSET_TRANSITIONS.get(asset.status, frozenset()):
         raise InvalidTransition(
             _("An asset cannot go from %(from)s to %(to)s.") % {"from": asset.status, "to": to},
-            extra={"current_status": asset.status})
+            extra={"current_status": asset.status},
+        )
     before = asset.status
     asset.status = to
-    audit_record(actor=actor, action=f"asset.{to}", object_type="asset", object_id=asset.pk,
-                 before={"status": before}, after={"status": to}, data={"version": asset.version, **(extra or {})})
+    audit_record(
+        actor=actor,
+        action=f"asset.{to}",
+        object_type="asset",
+        object_id=asset.pk,
+        before={"status": before},
+        after={"status": to},
+        data={"version": asset.version, **(extra or {})},
+    )
 
 
 @transaction.atomic
@@ -259,8 +365,9 @@ def asset_submit(*, asset: Asset, actor: Actor, user: User | None) -> Asset:
     asset.submitted_by, asset.submitted_at = user, timezone.now()
     asset.rejection_reason = ""
     asset.required_approvals = 2 if declared_value(asset.details) > settings.REVIEW_SECOND_REVIEWER_ABOVE else 1
-    asset.save(update_fields=["status", "submitted_by", "submitted_at", "rejection_reason", "required_approvals",
-                              "updated_at"])
+    asset.save(
+        update_fields=["status", "submitted_by", "submitted_at", "rejection_reason", "required_approvals", "updated_at"]
+    )
     return asset
 
 
@@ -278,17 +385,25 @@ def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
     """Record an approval; the asset is approved once ``required_approvals`` different reviewers agreed."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     if asset.status != Asset.Status.SUBMITTED:
-        raise InvalidTransition(_("Only a submitted asset can be approved; this one is %(s)s.") % {
-            "s": asset.status}, extra={"current_status": asset.status})
+        raise InvalidTransition(
+            _("Only a submitted asset can be approved; this one is %(s)s.") % {"s": asset.status},
+            extra={"current_status": asset.status},
+        )
     _check_four_eyes(asset, reviewer)
-    AssetReview.objects.create(asset=asset, version=asset.version, reviewer=reviewer,
-                               decision=AssetReview.Decision.APPROVED)
-    approvals = AssetReview.objects.filter(asset=asset, version=asset.version,
-                                           decision=AssetReview.Decision.APPROVED).count()
+    AssetReview.objects.create(
+        asset=asset, version=asset.version, reviewer=reviewer, decision=AssetReview.Decision.APPROVED
+    )
+    approvals = AssetReview.objects.filter(
+        asset=asset, version=asset.version, decision=AssetReview.Decision.APPROVED
+    ).count()
     if approvals < asset.required_approvals:
-        audit_record(actor=reviewer.as_actor, action="asset.approval_recorded", object_type="asset",
-                     object_id=asset.pk, data={"version": asset.version, "approvals": approvals,
-                                               "required": asset.required_approvals})
+        audit_record(
+            actor=reviewer.as_actor,
+            action="asset.approval_recorded",
+            object_type="asset",
+            object_id=asset.pk,
+            data={"version": asset.version, "approvals": approvals, "required": asset.required_approvals},
+        )
         return asset
     _asset_transition(asset, Asset.Status.APPROVED, actor=reviewer.as_actor, extra={"approvals": approvals})
     asset.decided_by, asset.decided_at, asset.approved_version = reviewer, timezone.now(), asset.version
@@ -299,15 +414,23 @@ def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
 @transaction.atomic
 def asset_reject(*, asset: Asset, reviewer: User, reason: str) -> Asset:
     if not reason.strip():
-        raise BusinessRuleViolation(_("A rejection needs a reason the firm can act on."),
-                                    errors={"reason": [_("This field may not be blank.")]})
+        raise BusinessRuleViolation(
+            _("A rejection needs a reason the firm can act on."), errors={"reason": [_("This field may not be blank.")]}
+        )
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     if asset.status != Asset.Status.SUBMITTED:
-        raise InvalidTransition(_("Only a submitted asset can be rejected; this one is %(s)s.") % {
-            "s": asset.status}, extra={"current_status": asset.status})
+        raise InvalidTransition(
+            _("Only a submitted asset can be rejected; this one is %(s)s.") % {"s": asset.status},
+            extra={"current_status": asset.status},
+        )
     _check_four_eyes(asset, reviewer)
-    AssetReview.objects.create(asset=asset, version=asset.version, reviewer=reviewer,
-                               decision=AssetReview.Decision.REJECTED, reason=reason.strip())
+    AssetReview.objects.create(
+        asset=asset,
+        version=asset.version,
+        reviewer=reviewer,
+        decision=AssetReview.Decision.REJECTED,
+        reason=reason.strip(),
+    )
     _asset_transition(asset, Asset.Status.REJECTED, actor=reviewer.as_actor, extra={"reason": reason})
     asset.decided_by, asset.decided_at, asset.rejection_reason = reviewer, timezone.now(), reason.strip()
     asset.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])

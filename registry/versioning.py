@@ -33,12 +33,18 @@ def content_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[d
     for field in sorted(set(old) | set(new)):
         a, b = old.get(field, _MISSING), new.get(field, _MISSING)
         if a != b:
-            changes.append({"field": field, "before": None if a is _MISSING else a,
-                            "after": None if b is _MISSING else b})
+            changes.append(
+                {"field": field, "before": None if a is _MISSING else a, "after": None if b is _MISSING else b}
+            )
     return changes
 
 
 def content_hash(*, kind: str, title: str, details: dict[str, Any]) -> str:
-    canonical = json.dumps({"kind": kind, "title": title, "details": details}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"kind": kind, "title": title, "details": details},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -22,7 +22,17 @@ def run(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_create_firm_with_its_first_user():
-    run("create_firm", "--uscc", "91110000600037341L", "--name", "北京测试", "--username", "ceo", "--password", "s3cret-pw")
+    run(
+        "create_firm",
+        "--uscc",
+        "91110000600037341L",
+        "--name",
+        "北京测试",
+        "--username",
+        "ceo",
+        "--password",
+        "s3cret-pw",
+    )
     firm = Firm.objects.get(uscc="91110000600037341L")
     user = User.objects.get(username="ceo")
     assert (user.firm, user.role, user.check_password("s3cret-pw")) == (firm, "firm_admin", True)
@@ -97,7 +107,9 @@ def test_seed_demo_builds_a_usable_province_and_is_idempotent():
     events = AuditEvent.objects.count()
 
     run("seed_demo")
-    assert {m.__name__: m.objects.count() for m in (Firm, Asset, Valuation, Bank, CreditProduct, Consent, User)} == counts
+    assert {
+        m.__name__: m.objects.count() for m in (Firm, Asset, Valuation, Bank, CreditProduct, Consent, User)
+    } == counts
     assert AuditEvent.objects.count() == events
 
     # The demo bank can read a limit for the consenting demo firm at once.

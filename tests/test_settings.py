@@ -14,11 +14,15 @@ GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
 
 
 def _check(settings_module: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+    }
     clean.update({"DJANGO_SETTINGS_MODULE": settings_module, **env})
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_embedded_default_is_sqlite_and_in_process_jobs_and_says_so():
@@ -38,10 +42,14 @@ def test_a_broker_url_switches_to_celery_workers():
     ("env", "message"),
     [
         ({"ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "short", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
-         "SECRET_KEY must be set"),
-        ({"SECRET_KEY": GOOD_KEY, "DEBUG": "true", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
-         "DEBUG must be off"),
+        (
+            {"SECRET_KEY": "short", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
+            "SECRET_KEY must be set",
+        ),
+        (
+            {"SECRET_KEY": GOOD_KEY, "DEBUG": "true", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
+            "DEBUG must be off",
+        ),
         ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "example.org"}, "Production needs a Celery broker"),
     ],
 )
@@ -52,12 +60,21 @@ def test_production_refuses_unsafe_settings(env, message):
 
 
 def test_production_passes_the_deploy_checklist():
-    env = {"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0",
-           "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+    env = {
+        "SECRET_KEY": GOOD_KEY,
+        "ALLOWED_HOSTS": "example.org",
+        "REDIS_URL": "redis://r:6379/0",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

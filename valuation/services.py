@@ -199,8 +199,13 @@ def valuation_job_run(*, job_id: int) -> None:
     for item in items.iterator(chunk_size=200):
         approved = asset_approved_content(item.asset)
         if approved is None or item.asset.status == Asset.Status.RETIRED:
-            _record_item(job=job, item=item, outcome=None, error_code="asset_not_approved",
-                         error=_("The asset has no approved version (or was retired) any more."))
+            _record_item(
+                job=job,
+                item=item,
+                outcome=None,
+                error_code="asset_not_approved",
+                error=_("The asset has no approved version (or was retired) any more."),
+            )
             continue
         try:
             outcome = valuation_compute(asset=item.asset, details=approved.details, version=approved.number)
