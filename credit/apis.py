@@ -129,13 +129,14 @@ class ProductSerializer(serializers.Serializer):
 
 
 class ProductListCreateApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsBank]
 
     @extend_schema(
         operation_id="credit_product_list", responses={200: ProductSerializer(many=True), **problem_responses(401, 403)}
     )
     def get(self, request: Request) -> Response:
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.product_list_for_bank(bank=request.user.acting_bank), request, view=self
         )
@@ -200,6 +201,7 @@ class CreditLineOutputSerializer(serializers.Serializer):
 
 
 class CreditLineListCreateApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsBankOrFirmOrReviewer]
 
     class CreditLineListCreateInputSerializer(serializers.Serializer):
@@ -215,7 +217,7 @@ class CreditLineListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.credit_line_qs_for_user(user=request.user).prefetch_related("pledges")
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CreditLineOutputSerializer(page, many=True).data)
 
@@ -262,6 +264,7 @@ class CreditLineDetailApi(APIView):
 
 
 class PledgeListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsBankOrFirmOrReviewer]
 
     class PledgeListFilterSerializer(serializers.Serializer):
@@ -276,6 +279,6 @@ class PledgeListApi(APIView):
         filters = self.PledgeListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.pledge_list_for_user(user=request.user, status=filters.validated_data.get("status"))
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(PledgeOutputSerializer(page, many=True).data)

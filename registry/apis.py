@@ -21,12 +21,14 @@ from common.api.problems import problem_responses
 from common.exceptions import Conflict, PermissionDenied, ValidationFailed
 from common.models import AuditEvent
 from registry import selectors, services
+from registry.apis_documents import DocumentFileOutputSerializer
 from registry.models import Asset, AssetVersion, Consent, Industry, SpecialisedLevel, User
 from registry.permissions import IsBank, IsFirmAdminForWrites, IsFirmUser, IsFirmUserOrReviewer, IsReviewer
 
 
 def paginate(request: Request, view: APIView, queryset: Any, serializer_class: type) -> Response:
-    paginator = CursorPagination()
+    paginator = getattr(view, "pagination_class", None) or CursorPagination
+    paginator = paginator()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -185,6 +187,7 @@ class FirmMemberSerializer(serializers.Serializer):
 
 
 class FirmMemberListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsFirmAdminForWrites]
 
     @extend_schema(
@@ -229,6 +232,7 @@ class AssetOutputSerializer(serializers.Serializer):
     required_approvals = serializers.IntegerField()
     approvals = serializers.IntegerField(default=0, help_text="Approvals the current version has so far.")
     details = serializers.JSONField()
+    documents = DocumentFileOutputSerializer(many=True, help_text="Evidence files, newest first.")
     rejection_reason = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
@@ -243,6 +247,7 @@ ASSET_FILTERS = [
 
 
 class AssetListCreateApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsFirmUserOrReviewer]
 
     class AssetListCreateInputSerializer(serializers.Serializer):
@@ -373,6 +378,7 @@ class AssetVersionOutputSerializer(serializers.Serializer):
 
 
 class AssetVersionListApi(APIView):
+    pagination_class = VersionPagination
     permission_classes = [IsFirmUserOrReviewer]
 
     @extend_schema(
@@ -382,7 +388,7 @@ class AssetVersionListApi(APIView):
     def get(self, request: Request, asset_id: int) -> Response:
         asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
         versions = asset.versions.select_related("created_by").order_by("-number")
-        paginator = VersionPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(versions, request, view=self)
         return paginator.get_paginated_response(
             AssetVersionOutputSerializer(page, many=True, context={"approved_version": asset.approved_version}).data
@@ -398,6 +404,7 @@ class AssetReviewOutputSerializer(serializers.Serializer):
 
 
 class AssetReviewListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsFirmUserOrReviewer]
 
     @extend_schema(
@@ -413,6 +420,7 @@ class AssetReviewListApi(APIView):
 
 
 class ReviewAssetQueueApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsReviewer]
 
     class ReviewAssetQueueFilterSerializer(serializers.Serializer):
@@ -491,6 +499,7 @@ class ConsentOutputSerializer(serializers.Serializer):
 
 
 class ConsentListCreateApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsFirmUserOrReviewer]
 
     class ConsentListCreateInputSerializer(serializers.Serializer):
@@ -550,6 +559,7 @@ class ConsentingFirmOutputSerializer(serializers.Serializer):
 
 
 class ConsentingFirmListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsBank]
 
     @extend_schema(
@@ -585,6 +595,7 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
 
 
 class AuditListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsReviewer]
 
     class AuditListFilterSerializer(serializers.Serializer):

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
-from registry.models import Asset, Bank, Consent, Firm
+from registry.models import Asset, Bank, Consent, Document, Firm
 
 
 def asset_qs_annotated() -> QuerySet[Asset]:
     """Assets with their firm and the number of approvals their current version has."""
-    return Asset.objects.select_related("firm").annotate(
-        approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved"))
+    return (
+        Asset.objects.select_related("firm")
+        .prefetch_related(Prefetch("documents", queryset=Document.objects.order_by("-id")))
+        .annotate(approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved")))
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis
+from registry import apis, apis_documents
 
 app_name = "registry"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("consents/", apis.ConsentListCreateApi.as_view(), name="consent-list"),
     path("consents/<int:consent_id>/", apis.ConsentRevokeApi.as_view(), name="consent-revoke"),
     path("audit/", apis.AuditListApi.as_view(), name="audit-list"),
+    path("assets/<int:asset_id>/documents/", apis_documents.DocumentListUploadApi.as_view(), name="document-list"),
+    path(
+        "assets/<int:asset_id>/documents/<int:document_id>/download/",
+        apis_documents.DocumentDownloadApi.as_view(),
+        name="document-download",
+    ),
 ]

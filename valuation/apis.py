@@ -117,6 +117,7 @@ class ValuationOutputSerializer(serializers.Serializer):
 
 
 class ValuationListApi(APIView):
+    pagination_class = CursorPagination
     permission_classes = [IsFirmUserOrReviewer]
 
     class ValuationListFilterSerializer(serializers.Serializer):
@@ -137,7 +138,7 @@ class ValuationListApi(APIView):
         qs = selectors.valuation_list_for_user(
             user=request.user, asset_id=filters.validated_data.get("asset"), status=filters.validated_data.get("status")
         )
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ValuationOutputSerializer(page, many=True).data)
 

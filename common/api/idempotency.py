@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
@@ -84,7 +84,9 @@ def idempotent(request: Request, handler: Callable[[], Response], *, required: b
                         response_status=response.status_code,
                         response_body=response.data,
                     )
-    except IntegrityError:
+    except Exception:
+        # A twin request with the same key may have committed while this one ran; its side effect then made
+        # this one fail (a unique index, a state check). The caller gets the twin's response, as if sequential.
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None:
             raise
