@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -11,7 +11,7 @@ from common.exceptions import NotFound
 from credit.errors import ProductRequired
 from credit.models import CreditLine, CreditProduct, Pledge
 from credit.policies import Collateral, ProductRules
-from registry.models import Asset, Bank, Firm
+from registry.models import Asset, AssetVersion, Bank, Firm
 from valuation.models import Valuation
 
 
@@ -47,18 +47,25 @@ def product_rules(product: CreditProduct) -> ProductRules:
 
 
 def collateral_for_firm(*, firm: Firm, product: CreditProduct, asset_ids: list[int] | None = None) -> list[Collateral]:
-    """Approved assets with an approved valuation young enough for ``product``, in one query."""
+    """Assets with an approved version, not retired, whose approved valuation is of that version and young
+    enough for ``product``; in one query. An approved asset under re-review still counts with its approved
+    version (and that version's details)."""
     oldest = timezone.now() - timedelta(days=product.max_valuation_age_days)
     active_pledge = Pledge.objects.filter(asset_id=OuterRef("asset_id"), status=Pledge.Status.ACTIVE)
+    approved_patent_type = AssetVersion.objects.filter(
+        asset_id=OuterRef("asset_id"), number=OuterRef("asset_version")
+    ).values("details__patent_type")[:1]
     qs = (
         Valuation.objects.filter(
             asset__firm=firm,
-            asset__status=Asset.Status.APPROVED,
+            asset__approved_version__isnull=False,
+            asset_version=F("asset__approved_version"),
             status=Valuation.Status.APPROVED,
             computed_at__gte=oldest,
         )
-        .annotate(is_pledged=Exists(active_pledge))
-        .values("id", "asset_id", "asset__kind", "asset__details__patent_type", "low", "currency", "is_pledged")
+        .exclude(asset__status=Asset.Status.RETIRED)
+        .annotate(is_pledged=Exists(active_pledge), patent_type=Subquery(approved_patent_type))
+        .values("id", "asset_id", "asset__kind", "patent_type", "low", "currency", "is_pledged")
         .order_by("asset_id")
     )
     if asset_ids is not None:
@@ -71,7 +78,7 @@ def collateral_for_firm(*, firm: Firm, product: CreditProduct, asset_ids: list[i
             low=row["low"],
             currency=row["currency"],
             is_pledged=row["is_pledged"],
-            patent_type=row["asset__details__patent_type"] if row["asset__kind"] == "patent" else None,
+            patent_type=row["patent_type"] if row["asset__kind"] == "patent" else None,
         )
         for row in qs
     ]

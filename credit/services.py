@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.audit import Actor, audit_record
+from common.exceptions import ApplicationError
 from credit.errors import (
     AssetAlreadyPledged,
     AssetNotEligible,
@@ -58,8 +59,19 @@ def credit_limit_query(
     *, bank: Bank, actor: Actor, uscc: str, product_code: str | None, purpose: str = ""
 ) -> CreditLimit:
     """The explained limit of a consenting firm under one of the bank's products. Audited."""
-    firm = firm_get_for_bank(bank=bank, uscc=uscc, scope=Consent.Scope.CREDIT_LIMIT)
-    product = product_get_for_bank(bank=bank, code=product_code)
+    try:
+        firm = firm_get_for_bank(bank=bank, uscc=uscc, scope=Consent.Scope.CREDIT_LIMIT)
+        product = product_get_for_bank(bank=bank, code=product_code)
+    except ApplicationError as exc:
+        # Refused queries are audited too: who asked about which code, and why they got nothing.
+        audit_record(
+            actor=actor,
+            action="credit_limit.refused",
+            object_type="uscc",
+            object_id=uscc[:64],
+            data={"bank": bank.code, "product": product_code, "purpose": purpose, "code": exc.code},
+        )
+        raise
     result = credit_limit_compute(
         rules=product_rules(product), collateral=collateral_for_firm(firm=firm, product=product), tier=_firm_tier(firm)
     )

@@ -23,7 +23,14 @@ from common.models import AuditEvent
 from registry import selectors, services
 from registry.apis_documents import DocumentFileOutputSerializer
 from registry.models import Asset, AssetVersion, Consent, Industry, SpecialisedLevel, User
-from registry.permissions import IsBank, IsFirmAdminForWrites, IsFirmUser, IsFirmUserOrReviewer, IsReviewer
+from registry.permissions import (
+    IsBank,
+    IsFirmAdminForWrites,
+    IsFirmAdminOrReadOnly,
+    IsFirmUser,
+    IsFirmUserOrReviewer,
+    IsReviewer,
+)
 
 
 def paginate(request: Request, view: APIView, queryset: Any, serializer_class: type) -> Response:
@@ -500,7 +507,7 @@ class ConsentOutputSerializer(serializers.Serializer):
 
 class ConsentListCreateApi(APIView):
     pagination_class = CursorPagination
-    permission_classes = [IsFirmUserOrReviewer]
+    permission_classes = [IsFirmUserOrReviewer, IsFirmAdminOrReadOnly]
 
     class ConsentListCreateInputSerializer(serializers.Serializer):
         bank = serializers.CharField(max_length=32, help_text="The bank's code.")
@@ -540,7 +547,7 @@ class ConsentListCreateApi(APIView):
 
 
 class ConsentRevokeApi(APIView):
-    permission_classes = [IsFirmUser]
+    permission_classes = [IsFirmAdminForWrites]
 
     @extend_schema(operation_id="consent_revoke", responses={204: None, **problem_responses(401, 403, 404)})
     def delete(self, request: Request, consent_id: int) -> Response:

@@ -58,3 +58,14 @@ class IsFirmAdminForWrites(BasePermission):
         if not getattr(user, "is_firm_user", False):
             return False
         return request.method in ("GET", "HEAD", "OPTIONS") or user.role == "firm_admin"
+
+
+class IsFirmAdminOrReadOnly(BasePermission):
+    """Combined with a role check: reads pass, writes need a firm administrator."""
+
+    message = "Only the firm's administrator can change this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return getattr(request.user, "role", None) == "firm_admin"

@@ -15,10 +15,8 @@ from registry.models import Asset, Bank, Consent, Document, Firm
 
 def asset_qs_annotated() -> QuerySet[Asset]:
     """Assets with their firm and the number of approvals their current version has."""
-    return (
-        Asset.objects.select_related("firm")
-        .prefetch_related(Prefetch("documents", queryset=Document.objects.order_by("-id")))
-        .annotate(approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved")))
+    return Asset.objects.select_related("firm").annotate(
+        approvals=Count("reviews", filter=Q(reviews__version=F("version"), reviews__decision="approved"))
     )
 
 
@@ -31,8 +29,12 @@ def asset_qs_for_user(*, user: Any) -> QuerySet[Asset]:
     return qs.none()
 
 
+def _with_documents(qs: QuerySet[Asset]) -> QuerySet[Asset]:
+    return qs.prefetch_related(Prefetch("documents", queryset=Document.objects.order_by("-id")))
+
+
 def asset_list_for_user(*, user: Any, kind: str | None = None, status: str | None = None) -> QuerySet[Asset]:
-    qs = asset_qs_for_user(user=user)
+    qs = _with_documents(asset_qs_for_user(user=user))
     if kind:
         qs = qs.filter(kind=kind)
     if status:
@@ -50,7 +52,7 @@ def asset_get_for_user(*, user: Any, asset_id: int) -> Asset:
 def asset_review_queue(
     *, kind: str | None = None, firm_uscc: str | None = None, older_than_days: int | None = None
 ) -> QuerySet[Asset]:
-    qs = asset_qs_annotated().filter(status=Asset.Status.SUBMITTED)
+    qs = _with_documents(asset_qs_annotated()).filter(status=Asset.Status.SUBMITTED)
     if older_than_days is not None:
         qs = qs.filter(submitted_at__lte=timezone.now() - timedelta(days=older_than_days))
     if kind:

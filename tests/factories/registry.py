@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from registry.identifiers import patent_number_build, uscc_build
-from registry.models import Asset, Bank, BankApiKey, Consent, Firm, Industry, User
+from registry.models import Asset, AssetVersion, Bank, BankApiKey, Consent, Firm, Industry, User
 
 _serial = itertools.count(1)
 
@@ -108,6 +108,7 @@ class BankStaffFactory(UserFactory):
 class AssetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Asset
+        skip_postgeneration_save = True
 
     firm = factory.SubFactory(FirmFactory)
     kind = Asset.Kind.PATENT
@@ -115,6 +116,21 @@ class AssetFactory(factory.django.DjangoModelFactory):
     status = Asset.Status.APPROVED
     details = factory.LazyFunction(patent_details)
     identifier = factory.LazyAttribute(lambda o: f"patent:{o.details['number']}" if o.kind == "patent" else None)
+    version = 1
+    approved_version = factory.LazyAttribute(lambda o: o.version if o.status == Asset.Status.APPROVED else None)
+
+    @factory.post_generation
+    def with_version(obj, create, extracted, **kwargs):  # noqa: N805
+        """Every asset has the version row its ``version`` names, as the services guarantee."""
+        if create:
+            AssetVersion.objects.create(
+                asset=obj,
+                number=obj.version,
+                title=obj.title,
+                details=obj.details,
+                identifier=obj.identifier,
+                change="created",
+            )
 
 
 class ConsentFactory(factory.django.DjangoModelFactory):
@@ -130,3 +146,34 @@ class ConsentFactory(factory.django.DjangoModelFactory):
 def api_key_for(bank: Bank) -> str:
     _obj, key = BankApiKey.objects.create_key(bank=bank, name="tests")
     return key
+
+
+def next_trademark_number() -> str:
+    return f"{next(_serial):08d}"
+
+
+def next_software_registration_number(year: int = 2020) -> str:
+    return f"{year}SR{next(_serial):07d}"
+
+
+def trademark_details(**overrides: Any) -> dict[str, Any]:
+    details = {
+        "number": next_trademark_number(),
+        "nice_classes": [9, 42],
+        "valid_until": "2031-06-30",
+        "revenue_history": [{"year": 2025, "amount": "2000000.00"}],
+    }
+    details.update(overrides)
+    return details
+
+
+def software_details(**overrides: Any) -> dict[str, Any]:
+    details = {
+        "registration_number": next_software_registration_number(),
+        "version": "V2.1",
+        "completed_on": "2020-05-10",
+        "first_published_on": "2020-07-01",
+        "revenue_history": [{"year": 2025, "amount": "1500000.00"}],
+    }
+    details.update(overrides)
+    return details
