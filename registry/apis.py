@@ -27,6 +27,7 @@ from registry.permissions import (
     IsBank,
     IsFirmAdminForWrites,
     IsFirmAdminOrReadOnly,
+    IsFirmAdminOrReviewer,
     IsFirmUser,
     IsFirmUserOrReviewer,
     IsReviewer,
@@ -350,7 +351,7 @@ class VersionPagination(CursorPagination):
 
 
 class AssetRetireApi(APIView):
-    permission_classes = [IsFirmUserOrReviewer]
+    permission_classes = [IsFirmAdminOrReviewer]
 
     @extend_schema(
         operation_id="asset_retire",

@@ -69,3 +69,11 @@ class IsFirmAdminOrReadOnly(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         return getattr(request.user, "role", None) == "firm_admin"
+
+
+class IsFirmAdminOrReviewer(BasePermission):
+    message = "Only the firm's administrator or a reviewer can do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(getattr(user, "is_reviewer", False) or getattr(user, "role", None) == "firm_admin")
