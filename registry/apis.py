@@ -22,6 +22,7 @@ from common.exceptions import Conflict, PermissionDenied, ValidationFailed
 from common.models import AuditEvent
 from registry import selectors, services
 from registry.apis_documents import DocumentFileOutputSerializer
+from registry.details import asset_marks
 from registry.models import Asset, AssetVersion, Consent, Industry, SpecialisedLevel, User
 from registry.permissions import (
     IsBank,
@@ -241,11 +242,18 @@ class AssetOutputSerializer(serializers.Serializer):
     approvals = serializers.IntegerField(default=0, help_text="Approvals the current version has so far.")
     details = serializers.JSONField()
     documents = DocumentFileOutputSerializer(many=True, help_text="Evidence files, newest first.")
+    marks = serializers.SerializerMethodField(
+        help_text="Warnings: lapsed, expired, invalidated, pending, term_ended (patents), expired (trademarks), "
+        "registration_expired, personal_info (data). A marked asset is kept but worth nothing as collateral."
+    )
     rejection_reason = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_marks(self, asset: Asset) -> list[str]:
+        return asset_marks(kind=asset.kind, details=asset.details, today=timezone.localdate())
 
 
 ASSET_FILTERS = [

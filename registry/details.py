@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -265,3 +266,38 @@ def details_validate(*, kind: str, details: Any) -> ValidDetails:
         raise serializers.ValidationError({"details": serializer.errors})
     clean = dict(serializer.data)
     return ValidDetails(details=clean, identifier=identifier_of(kind, clean))
+
+
+PATENT_TERM_YEARS = {"invention": 20, "utility_model": 10, "design": 15}
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def asset_marks(*, kind: str, details: dict[str, Any], today: date) -> list[str]:
+    """Warnings a reviewer or bank should see at a glance; the asset stays registered (history is kept), but a
+    marked asset is worth nothing as collateral. ``lapsed``, ``expired`` and ``invalidated`` mirror a patent's
+    legal status; ``term_ended`` means its statutory term has run out; ``pending`` an ungranted application."""
+    marks: list[str] = []
+    if kind == "patent":
+        status = details.get("legal_status")
+        if status in ("lapsed", "expired", "invalidated", "pending"):
+            marks.append(status)
+        filed, term = details.get("filing_date"), PATENT_TERM_YEARS.get(details.get("patent_type", ""))
+        if filed and term and _years_after(date.fromisoformat(filed), term) <= today and status != "expired":
+            marks.append("term_ended")
+    elif kind == "trademark":
+        until = details.get("valid_until")
+        if until and date.fromisoformat(until) < today:
+            marks.append("expired")
+    elif kind == "data":
+        until = (details.get("registration") or {}).get("valid_until")
+        if until and date.fromisoformat(until) < today:
+            marks.append("registration_expired")
+        if details.get("contains_personal_info"):
+            marks.append("personal_info")
+    return marks

@@ -53,8 +53,12 @@ class Firm(BaseModel):
     founded_on = models.DateField(_("founded on"), null=True, blank=True)
     high_tech_certificate_number = models.CharField(_("high-tech enterprise certificate"), max_length=40, blank=True)
     high_tech_certificate_expires_on = models.DateField(_("high-tech certificate expires on"), null=True, blank=True)
-    specialised_level = models.CharField(_("specialised and sophisticated level"), max_length=20,
-                                         choices=SpecialisedLevel.choices, default=SpecialisedLevel.NONE)
+    specialised_level = models.CharField(
+        _("specialised and sophisticated level"),
+        max_length=20,
+        choices=SpecialisedLevel.choices,
+        default=SpecialisedLevel.NONE,
+    )
     tech_sme_number = models.CharField(_("tech-SME number"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -68,8 +72,7 @@ class Firm(BaseModel):
 
 
 def _indicator_money(verbose_name: str, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-                               **kwargs)  # type: ignore[arg-type]
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
 
 
 class FirmIndicator(BaseModel):
@@ -96,10 +99,14 @@ class FirmIndicator(BaseModel):
             models.CheckConstraint(name="firm_indicator_year_range", condition=Q(year__gte=1980) & Q(year__lte=2100)),
             models.CheckConstraint(
                 name="firm_indicator_money_non_negative",
-                condition=Q(revenue__gte=0) & Q(rd_expense__gte=0) & Q(tech_contract_turnover__gte=0)
-                & Q(hightech_product_revenue__gte=0)),
-            models.CheckConstraint(name="firm_indicator_rd_staff_within_staff",
-                                   condition=Q(rd_staff_count__lte=F("staff_count"))),
+                condition=Q(revenue__gte=0)
+                & Q(rd_expense__gte=0)
+                & Q(tech_contract_turnover__gte=0)
+                & Q(hightech_product_revenue__gte=0),
+            ),
+            models.CheckConstraint(
+                name="firm_indicator_rd_staff_within_staff", condition=Q(rd_staff_count__lte=F("staff_count"))
+            ),
         ]
 
     def __str__(self) -> str:
@@ -277,8 +284,9 @@ class AssetVersion(models.Model):
     identifier = models.CharField(_("registered identifier"), max_length=120, null=True, blank=True)
     change = models.CharField(_("change"), max_length=20)  # created, edited, imported
     diff = models.JSONField(_("changes from the previous version"), default=list)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("changed at"), auto_now_add=True)
 
     class Meta:
@@ -300,8 +308,9 @@ class AssetReview(models.Model):
 
     asset = models.ForeignKey(Asset, verbose_name=_("asset"), on_delete=models.CASCADE, related_name="reviews")
     version = models.PositiveIntegerField(_("version"))
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT,
-                                 related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="+"
+    )
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("decided at"), auto_now_add=True)
@@ -310,8 +319,11 @@ class AssetReview(models.Model):
         verbose_name = _("asset review")
         verbose_name_plural = _("asset reviews")
         ordering = ("-id",)
-        constraints = [models.UniqueConstraint(fields=["asset", "version", "reviewer"],
-                                               name="asset_review_one_per_reviewer_and_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "version", "reviewer"], name="asset_review_one_per_reviewer_and_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"asset #{self.asset_id} v{self.version} {self.decision}"
@@ -344,8 +356,9 @@ class Document(models.Model):
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
@@ -373,16 +386,16 @@ class ImportJob(BaseModel):
         JSON = "json", "JSON"
 
     firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="imports")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     kind = models.CharField(_("asset kind"), max_length=16, choices=Asset.Kind.choices)
     format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=255)
     original_name = models.CharField(_("original name"), max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     dry_run = models.BooleanField(_("dry run"), default=False)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED,
-                              db_index=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     processed = models.PositiveIntegerField(_("processed"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
@@ -399,10 +412,12 @@ class ImportJob(BaseModel):
         verbose_name_plural = _("import jobs")
         ordering = ("-id",)
         constraints = [
-            models.CheckConstraint(name="import_counts_within_processed",
-                                   condition=Q(created_count__lte=F("processed"))
-                                   & Q(failed_count__lte=F("processed"))
-                                   & Q(unchanged_count__lte=F("processed"))),
+            models.CheckConstraint(
+                name="import_counts_within_processed",
+                condition=Q(created_count__lte=F("processed"))
+                & Q(failed_count__lte=F("processed"))
+                & Q(unchanged_count__lte=F("processed")),
+            ),
         ]
 
     def __str__(self) -> str:

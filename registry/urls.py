@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis, apis_documents
+from registry import apis, apis_documents, apis_imports
 
 app_name = "registry"
 
@@ -29,4 +29,8 @@ urlpatterns = [
         apis_documents.DocumentDownloadApi.as_view(),
         name="document-download",
     ),
+    path("imports/", apis_imports.ImportJobListCreateApi.as_view(), name="import-job-list"),
+    path("imports/<int:job_id>/", apis_imports.ImportJobDetailApi.as_view(), name="import-job-detail"),
+    path("imports/<int:job_id>/errors/", apis_imports.ImportJobErrorListApi.as_view(), name="import-job-error-list"),
+    path("imports/templates/<slug:kind>.<slug:fmt>", apis_imports.ImportTemplateApi.as_view(), name="import-template"),
 ]

@@ -35,12 +35,20 @@ def _scope_of(request: Request) -> str:
 
 
 def _hash_of(request: Request) -> str:
+    """A fingerprint of the method, path and body; uploaded files count by their content, not their name."""
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    fields = {k: v for k, v in request.data.items() if k not in request.FILES} if request.FILES else request.data
     try:
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        digest.update(json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode())
     except TypeError:
-        body = repr(request.data)
-    raw = f"{request.method} {request.path}\n{body}".encode()
-    return hashlib.sha256(raw).hexdigest()
+        digest.update(repr(fields).encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(f"\n{name}:".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
 
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> Response:

@@ -1,0 +1,24 @@
+"""Celery tasks of the registry: thin interfaces that take ids and call the same-named service. Idempotent."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+
+@shared_task(
+    name="registry.tasks.import_job_run",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def import_job_run(job_id: int) -> None:
+    from registry.imports import services
+
+    services.import_job_run(job_id=job_id)
+
+
+@shared_task(name="registry.tasks.import_jobs_recover_stale")
+def import_jobs_recover_stale() -> None:
+    from registry.imports import services
+
+    services.import_jobs_recover_stale()
