@@ -15,6 +15,7 @@ from rest_framework_api_key.models import AbstractAPIKey
 
 from common.audit import Actor, audit_record
 from common.exceptions import BusinessRuleViolation, InvalidTransition
+from common.hooks import hooks_fire
 from registry.details import details_validate
 from registry.errors import (
     AssetNotEditable,
@@ -406,8 +407,13 @@ def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
         )
         return asset
     _asset_transition(asset, Asset.Status.APPROVED, actor=reviewer.as_actor, extra={"approvals": approvals})
+    previous_version = asset.approved_version
     asset.decided_by, asset.decided_at, asset.approved_version = reviewer, timezone.now(), asset.version
     asset.save(update_fields=["status", "decided_by", "decided_at", "approved_version", "updated_at"])
+    if previous_version is not None:
+        # A new approved version replaces one that may back credit: revalue it (the first valuation of an asset
+        # is the firm's own request).
+        hooks_fire("asset_approved_version_changed", asset_id=asset.pk)
     return asset
 
 

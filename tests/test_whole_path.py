@@ -53,7 +53,7 @@ def walk_path(client_for: Callable, run_jobs: Callable[[], AbstractContextManage
             break
         time.sleep(0.2)
     assert job["status"] == "succeeded", job
-    assert job["progress"] == {"done": 1, "total": 1, "failed": 0}
+    assert job["progress"] == {"done": 1, "total": 1, "failed": 0, "chunks_done": 1, "chunks_total": 1}
 
     r = firm_c.get(f"/api/v1/valuations/?asset={asset_id}")
     [valuation] = r.json()["results"]
@@ -131,7 +131,7 @@ def walk_path(client_for: Callable, run_jobs: Callable[[], AbstractContextManage
         "asset.submitted",
         "asset.approved",
         "valuation_job.created",
-        "valuation.computed",
+        "valuation.chunk_computed",
         "valuation.approved",
         "consent.granted",
         "credit_limit.queried",

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from common.api.idempotency import idempotent
 from common.api.pagination import CursorPagination
 from common.api.problems import problem_responses
-from common.exceptions import NotFound
+from common.exceptions import NotFound, PermissionDenied
 from registry.permissions import IsFirmUserOrReviewer, IsReviewer
 from registry.selectors import asset_qs_for_user
 from valuation import selectors, services
@@ -21,6 +21,8 @@ class ValuationJobProgressSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     total = serializers.IntegerField()
     failed = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    chunks_total = serializers.IntegerField()
 
 
 class ValuationJobErrorSerializer(serializers.Serializer):
@@ -36,29 +38,60 @@ class ValuationJobOutputSerializer(serializers.Serializer):
     progress = serializers.SerializerMethodField()
     errors = serializers.SerializerMethodField()
     error = serializers.CharField()
+    trigger = serializers.CharField()
+    parameter_set = serializers.CharField(source="parameter_set.version", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema_field(ValuationJobProgressSerializer)
     def get_progress(self, job: ValuationJob) -> dict[str, int]:
-        return {"done": job.done, "total": job.total, "failed": job.failed_count}
+        return {
+            "done": job.done,
+            "total": job.total,
+            "failed": job.failed_count,
+            "chunks_done": job.chunks_done,
+            "chunks_total": job.chunks_total,
+        }
 
     @extend_schema_field(ValuationJobErrorSerializer(many=True))
     def get_errors(self, job: ValuationJob) -> list[dict[str, str | int]]:
-        return [
-            {"asset": item.asset_id, "code": item.error_code, "message": item.error}
-            for item in job.items.filter(status="failed").order_by("asset_id")[:100]
-        ]
+        failed = getattr(job, "failed_items", None)
+        if failed is None:
+            failed = job.items.filter(status="failed").order_by("asset_id")[:100]
+        return [{"asset": item.asset_id, "code": item.error_code, "message": item.error} for item in failed[:100]]
 
 
 class ValuationJobCreateApi(APIView):
     permission_classes = [IsFirmUserOrReviewer]
+    pagination_class = CursorPagination
 
     class ValuationJobCreateInputSerializer(serializers.Serializer):
-        assets = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=services.MAX_ASSETS_PER_REQUEST
+        scope = serializers.ChoiceField(
+            choices=ValuationJob.Scope.choices,
+            default=ValuationJob.Scope.ASSETS,
+            help_text="assets: the listed assets; firm: the caller's whole portfolio (firm users); all: every "
+            "approved asset of the province (reviewers).",
         )
+        assets = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, max_length=services.MAX_ASSETS_PER_REQUEST
+        )
+
+        def validate(self, attrs: dict) -> dict:
+            if attrs["scope"] == ValuationJob.Scope.ASSETS and not attrs.get("assets"):
+                raise serializers.ValidationError({"assets": [_("Name at least one asset.")]})
+            if attrs["scope"] != ValuationJob.Scope.ASSETS and attrs.get("assets"):
+                raise serializers.ValidationError({"assets": [_("Only with scope 'assets'.")]})
+            return attrs
+
+    @extend_schema(
+        operation_id="valuation_job_list",
+        responses={200: ValuationJobOutputSerializer(many=True), **problem_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.valuation_job_list_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(ValuationJobOutputSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="valuation_job_create",
@@ -69,14 +102,25 @@ class ValuationJobCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.ValuationJobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wanted = set(serializer.validated_data["assets"])
+        scope = serializer.validated_data["scope"]
+        user = request.user
+        if scope == ValuationJob.Scope.ALL and not user.is_reviewer:
+            raise PermissionDenied(_("Only reviewers revalue the whole province."))
+        if scope == ValuationJob.Scope.FIRM and not user.is_firm_user:
+            raise PermissionDenied(_("Only a firm's users value their own portfolio."))
+        wanted = set(serializer.validated_data.get("assets") or [])
 
         def create() -> Response:
-            assets = list(asset_qs_for_user(user=request.user).filter(pk__in=wanted))
-            missing = sorted(wanted - {a.pk for a in assets})
-            if missing:
-                raise NotFound(_("Assets not found: %(ids)s.") % {"ids": ", ".join(map(str, missing))})
-            job = services.valuation_job_create(assets=assets, user=request.user, actor=request.user.as_actor)
+            if scope == ValuationJob.Scope.ALL:
+                job = services.valuation_job_create(everything=True, user=user, actor=user.as_actor)
+            elif scope == ValuationJob.Scope.FIRM:
+                job = services.valuation_job_create(firm=user.firm, user=user, actor=user.as_actor)
+            else:
+                assets = list(asset_qs_for_user(user=user).filter(pk__in=wanted))
+                missing = sorted(wanted - {a.pk for a in assets})
+                if missing:
+                    raise NotFound(_("Assets not found: %(ids)s.") % {"ids": ", ".join(map(str, missing))})
+                job = services.valuation_job_create(assets=assets, user=user, actor=user.as_actor)
             return Response(ValuationJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
         return idempotent(request, create)

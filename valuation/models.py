@@ -8,6 +8,104 @@ from common.money import CURRENCY_LENGTH, DEFAULT_CURRENCY, MONEY_DECIMAL_PLACES
 from registry.models import Asset, Firm
 
 
+class ParameterSetBase(models.Model):
+    """A versioned set of parameters. Once used it is frozen: a change makes a new version."""
+
+    version = models.CharField(_("version"), max_length=32, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    data = models.JSONField(_("parameters"))
+    is_active = models.BooleanField(_("active"), default=False, help_text=_("The set new computations use."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    first_used_at = models.DateTimeField(_("first used at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.version}{' (active)' if self.is_active else ''}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.first_used_at is not None
+
+
+class ParameterSet(ParameterSetBase):
+    """Valuation parameters: discount rates, royalty ranges, life caps, quality weights, distributions, paths."""
+
+    class Meta(ParameterSetBase.Meta):
+        verbose_name = _("valuation parameter set")
+        verbose_name_plural = _("valuation parameter sets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="valuation_parameter_set_one_active"
+            )
+        ]
+
+
+class InnovationParameterSet(ParameterSetBase):
+    """Innovation-points parameters: indicator weights per stage, winsorising, bonus points, tier cut-offs."""
+
+    class Meta(ParameterSetBase.Meta):
+        verbose_name = _("innovation-points parameter set")
+        verbose_name_plural = _("innovation-points parameter sets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="innovation_parameter_set_one_active"
+            )
+        ]
+
+
+class InnovationScore(models.Model):
+    """A firm's innovation points for one year under one parameter set, with the breakdown kept."""
+
+    class Stage(models.TextChoices):
+        STARTUP = "startup", _("start-up")
+        GROWTH = "growth", _("growth")
+        MATURE = "mature", _("mature")
+
+    firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.CASCADE, related_name="innovation_scores")
+    year = models.PositiveSmallIntegerField(_("year"))
+    parameter_set = models.ForeignKey(
+        InnovationParameterSet, verbose_name=_("parameter set"), on_delete=models.PROTECT, related_name="scores"
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    base_points = models.DecimalField(_("base points"), max_digits=6, decimal_places=2)
+    bonus_points = models.DecimalField(_("bonus points"), max_digits=6, decimal_places=2)
+    total_points = models.DecimalField(_("total points"), max_digits=6, decimal_places=2)
+    tier = models.CharField(_("tier"), max_length=1)
+    cohort_size = models.PositiveIntegerField(_("cohort size"))
+    breakdown = models.JSONField(_("breakdown"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("innovation score")
+        verbose_name_plural = _("innovation scores")
+        ordering = ("-year", "firm")
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "year", "parameter_set"], name="innovation_score_unique"),
+            models.CheckConstraint(name="innovation_score_tier_valid", condition=Q(tier__in=["A", "B", "C", "D", "E"])),
+            models.CheckConstraint(
+                name="innovation_score_points_range",
+                condition=Q(base_points__gte=0)
+                & Q(base_points__lte=100)
+                & Q(bonus_points__gte=0)
+                & Q(bonus_points__lte=30),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.firm_id} {self.year}: {self.total_points} ({self.tier})"
+
+
 class ValuationJob(BaseModel):
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -33,6 +131,20 @@ class ValuationJob(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    parameter_set = models.ForeignKey(
+        ParameterSet,
+        verbose_name=_("parameter set"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+    )
+    trigger = models.CharField(
+        _("trigger"), max_length=32, default="request", help_text=_("request, nightly, approved_version_changed")
+    )
+    chunk_size = models.PositiveIntegerField(_("chunk size"), default=500)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     done = models.PositiveIntegerField(_("done"), default=0)
     failed_count = models.PositiveIntegerField(_("failed"), default=0)
@@ -63,6 +175,7 @@ class ValuationJobItem(models.Model):
 
     job = models.ForeignKey(ValuationJob, on_delete=models.CASCADE, related_name="items")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    chunk = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
@@ -71,6 +184,7 @@ class ValuationJobItem(models.Model):
         verbose_name = _("valuation job item")
         verbose_name_plural = _("valuation job items")
         constraints = [models.UniqueConstraint(fields=["job", "asset"], name="valuation_job_item_unique")]
+        indexes = [models.Index(fields=["job", "chunk", "status"], name="valuation_item_chunk_idx")]
 
     def __str__(self) -> str:
         return f"job #{self.job_id} asset #{self.asset_id} {self.status}"
@@ -105,6 +219,7 @@ class Valuation(models.Model):
     explanation = models.JSONField(_("explanation"))
     fingerprint = models.CharField(_("fingerprint"), max_length=64)
     computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    as_of = models.DateField(_("valuation date"), null=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requested by"),
@@ -123,6 +238,7 @@ class Valuation(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    required_approvals = models.PositiveSmallIntegerField(_("approvals required"), default=1)
 
     class Meta:
         verbose_name = _("valuation")
@@ -146,3 +262,25 @@ class Valuation(models.Model):
 
     def __str__(self) -> str:
         return f"valuation #{self.pk} of asset #{self.asset_id}: {self.value} {self.currency} ({self.status})"
+
+
+class ValuationReview(models.Model):
+    """One reviewer's approval or rejection of a valuation (two different reviewers above a set value)."""
+
+    valuation = models.ForeignKey(
+        Valuation, verbose_name=_("valuation"), on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(_("decision"), max_length=16)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("valuation review")
+        verbose_name_plural = _("valuation reviews")
+        constraints = [models.UniqueConstraint(fields=["valuation", "reviewer"], name="valuation_review_once")]
+
+    def __str__(self) -> str:
+        return f"valuation #{self.valuation_id} {self.decision}"

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
-from valuation.models import Valuation, ValuationJob
+from valuation.models import Valuation, ValuationJob, ValuationJobItem
 
 
 def valuation_job_get_for_user(*, user: Any, job_id: int) -> ValuationJob:
@@ -19,6 +19,21 @@ def valuation_job_get_for_user(*, user: Any, job_id: int) -> ValuationJob:
         return qs.get(pk=job_id)
     except ValuationJob.DoesNotExist:
         raise NotFound(_("Valuation job not found.")) from None
+
+
+def valuation_job_list_for_user(*, user: Any) -> QuerySet[ValuationJob]:
+    qs = ValuationJob.objects.prefetch_related(
+        Prefetch(
+            "items",
+            queryset=ValuationJobItem.objects.filter(status="failed").order_by("asset_id"),
+            to_attr="failed_items",
+        )
+    )
+    if getattr(user, "is_reviewer", False):
+        return qs
+    if getattr(user, "is_firm_user", False):
+        return qs.filter(firm_id=user.firm_id)
+    return qs.none()
 
 
 def valuation_qs_for_user(*, user: Any) -> QuerySet[Valuation]:

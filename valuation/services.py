@@ -1,24 +1,34 @@
-"""Valuation jobs and their review. The maths lives in valuation.methods (pure); this module moves data."""
+"""Valuation jobs and their review. The maths lives in valuation.methods (pure); this module moves data.
+
+A job lists its assets as items split into chunks. Starting a job sends one task per chunk; any number of
+workers share them. A chunk reads its inputs in two queries, computes without holding a transaction, then
+writes its valuations, item states and the job's counters in one short transaction that first locks the
+chunk's pending items: a redelivered chunk finds nothing pending and writes nothing (and the unique
+(job, asset) index would refuse a duplicate anyway). The chunk that completes the job's last chunk finishes it;
+no result backend or chord is needed. A job whose worker died is resumed by the beat sweeper.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.audit import Actor, audit_record, system_actor
 from common.exceptions import BusinessRuleViolation
-from registry.models import Asset, User
-from registry.services import asset_approved_content
+from registry.models import Asset, AssetVersion, Firm, User
 from valuation.errors import AssetNotApproved, NothingToValue, SelfApprovalForbidden, ValuationWrongState
 from valuation.methods import (
     DEFAULT_PARAMETERS,
+    Parameters,
     ValuationInput,
     ValuationNotPossible,
     ValuationOutcome,
@@ -26,51 +36,161 @@ from valuation.methods import (
     fingerprint,
     value_asset,
 )
-from valuation.models import Valuation, ValuationJob, ValuationJobItem
+from valuation.models import ParameterSet, Valuation, ValuationJob, ValuationJobItem, ValuationReview
 
 logger = logging.getLogger(__name__)
 
 MAX_ASSETS_PER_REQUEST = 1000
+WORKER = system_actor("valuation_worker")
 
 
-# --- jobs ---------------------------------------------------------------------------------------------
+# --- parameter sets ---------------------------------------------------------------------------------------
+
+
+def parameter_set_active() -> ParameterSet:
+    """The active valuation parameter set; the engine's defaults become the first one on first use."""
+    active = ParameterSet.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
+    with transaction.atomic():
+        active, _created = ParameterSet.objects.get_or_create(
+            version=DEFAULT_PARAMETERS.version,
+            defaults={"data": DEFAULT_PARAMETERS.as_dict(), "description": "Engine defaults (domain.md section 6)"},
+        )
+        if not ParameterSet.objects.filter(is_active=True).exists():
+            ParameterSet.objects.filter(pk=active.pk).update(is_active=True)
+            active.is_active = True
+    return active
+
+
+def parameters_of(parameter_set: ParameterSet) -> Parameters:
+    return Parameters.from_dict(parameter_set.data)
 
 
 @transaction.atomic
-def valuation_job_create(*, assets: list[Asset], user: User | None, actor: Actor) -> ValuationJob:
-    """Queue a job that values ``assets`` (already access-checked by the caller)."""
-    if not assets:
-        raise NothingToValue(_("Name at least one asset to value."), errors={"assets": [_("Empty list.")]})
-    not_approved = sorted(a.pk for a in assets if not asset_is_valuable(a))
-    if not_approved:
-        raise AssetNotApproved(
-            _("Only approved assets can be valued; not approved: %(ids)s.")
-            % {"ids": ", ".join(map(str, not_approved))},
-            extra={"assets": not_approved},
-        )
-    firms = {a.firm_id for a in assets}
-    job = ValuationJob.objects.create(
-        scope=ValuationJob.Scope.ASSETS,
-        firm_id=firms.pop() if len(firms) == 1 else None,
-        requested_by=user,
-        total=len(assets),
+def parameter_set_create_version(
+    *, source: ParameterSet, version: str, data: dict[str, Any] | None, actor: Actor, user: User | None = None
+) -> ParameterSet:
+    """A new version from ``source`` (a used set is never edited in place). Validated by the engine."""
+    new_data = data if data is not None else source.data
+    Parameters.from_dict({**new_data, "version": version})  # raises on bad parameters
+    created = ParameterSet.objects.create(
+        version=version, data={**new_data, "version": version}, description=f"From {source.version}", created_by=user
     )
-    ValuationJobItem.objects.bulk_create([ValuationJobItem(job=job, asset=a) for a in assets])
+    audit_record(
+        actor=actor,
+        action="parameter_set.created",
+        object_type="parameter_set",
+        object_id=created.pk,
+        data={"version": version, "from": source.version},
+    )
+    return created
+
+
+@transaction.atomic
+def parameter_set_activate(*, parameter_set: ParameterSet, actor: Actor) -> ParameterSet:
+    Parameters.from_dict(parameter_set.data)
+    ParameterSet.objects.filter(is_active=True).exclude(pk=parameter_set.pk).update(is_active=False)
+    ParameterSet.objects.filter(pk=parameter_set.pk).update(is_active=True)
+    audit_record(
+        actor=actor,
+        action="parameter_set.activated",
+        object_type="parameter_set",
+        object_id=parameter_set.pk,
+        data={"version": parameter_set.version},
+    )
+    parameter_set.refresh_from_db()
+    return parameter_set
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------
+
+
+def asset_is_valuable(asset: Asset) -> bool:
+    """An asset can be valued once a version of it was approved, until it is retired."""
+    return asset.approved_version is not None and asset.status != Asset.Status.RETIRED
+
+
+def valuable_assets() -> Any:
+    return Asset.objects.filter(approved_version__isnull=False).exclude(status=Asset.Status.RETIRED)
+
+
+@transaction.atomic
+def valuation_job_create(
+    *,
+    assets: Iterable[Asset] | None = None,
+    firm: Firm | None = None,
+    everything: bool = False,
+    user: User | None,
+    actor: Actor,
+    trigger: str = "request",
+) -> ValuationJob:
+    """Queue a job over listed assets (already access-checked by the caller), a firm's portfolio, or every
+    approved asset of the province."""
+    if everything:
+        scope, ids = ValuationJob.Scope.ALL, list(valuable_assets().order_by("pk").values_list("pk", flat=True))
+    elif firm is not None:
+        scope = ValuationJob.Scope.FIRM
+        ids = list(valuable_assets().filter(firm=firm).order_by("pk").values_list("pk", flat=True))
+    else:
+        listed = list(assets or [])
+        if not listed:
+            raise NothingToValue(_("Name at least one asset to value."), errors={"assets": [_("Empty list.")]})
+        not_approved = sorted(a.pk for a in listed if not asset_is_valuable(a))
+        if not_approved:
+            raise AssetNotApproved(
+                _("Only approved assets can be valued; not approved: %(ids)s.")
+                % {"ids": ", ".join(map(str, not_approved))},
+                extra={"assets": not_approved},
+            )
+        scope, ids = ValuationJob.Scope.ASSETS, sorted(a.pk for a in listed)
+        firms = {a.firm_id for a in listed}
+        firm = Firm(pk=firms.pop()) if len(firms) == 1 else None
+    parameter_set = parameter_set_active()
+    if parameter_set.first_used_at is None:
+        ParameterSet.objects.filter(pk=parameter_set.pk, first_used_at__isnull=True).update(
+            first_used_at=timezone.now()
+        )
+    chunk_size = settings.VALUATION_CHUNK_SIZE
+    job = ValuationJob.objects.create(
+        scope=scope,
+        firm_id=firm.pk if firm is not None else None,
+        requested_by=user,
+        total=len(ids),
+        parameter_set=parameter_set,
+        trigger=trigger,
+        chunk_size=chunk_size,
+        chunks_total=(len(ids) + chunk_size - 1) // chunk_size,
+    )
+    ValuationJobItem.objects.bulk_create(
+        [ValuationJobItem(job=job, asset_id=pk, chunk=i // chunk_size) for i, pk in enumerate(ids)],
+        batch_size=5000,
+    )
     audit_record(
         actor=actor,
         action="valuation_job.created",
         object_type="valuation_job",
         object_id=job.pk,
-        after={"assets": sorted(a.pk for a in assets)},
+        data={
+            "scope": scope,
+            "total": len(ids),
+            "trigger": trigger,
+            "parameter_set": parameter_set.version,
+            "assets": ids[:1000],
+        },
     )
+    if not ids:
+        job.status, job.finished_at = ValuationJob.Status.SUCCEEDED, timezone.now()
+        job.save(update_fields=["status", "finished_at", "updated_at"])
+        return job
     valuation_job_enqueue(job_id=job.pk)
     return job
 
 
 def valuation_job_enqueue(*, job_id: int) -> None:
-    from valuation.tasks import valuation_job_run as valuation_job_run_task
+    from valuation.tasks import valuation_job_start as valuation_job_start_task
 
-    transaction.on_commit(lambda: valuation_job_run_task.delay(job_id))
+    transaction.on_commit(lambda: valuation_job_start_task.delay(job_id))
 
 
 def _stale_before() -> Any:
@@ -79,7 +199,7 @@ def _stale_before() -> Any:
 
 @transaction.atomic
 def valuation_job_claim(*, job_id: int) -> ValuationJob | None:
-    """Move a queued job, or a running one whose worker went silent, to running. None: nothing to do."""
+    """Move a queued job, or a running one whose workers went silent, to running. None: nothing to do."""
     job = ValuationJob.objects.select_for_update().filter(pk=job_id).first()
     if job is None:
         logger.warning("valuation job %s does not exist (yet); skipping", job_id)
@@ -94,7 +214,7 @@ def valuation_job_claim(*, job_id: int) -> ValuationJob | None:
     job.started_at = job.started_at or now
     job.save(update_fields=["status", "attempts", "heartbeat_at", "started_at", "updated_at"])
     audit_record(
-        actor=system_actor("valuation_worker"),
+        actor=WORKER,
         action="valuation_job.running",
         object_type="valuation_job",
         object_id=job.pk,
@@ -103,127 +223,187 @@ def valuation_job_claim(*, job_id: int) -> ValuationJob | None:
     return job
 
 
-def asset_is_valuable(asset: Asset) -> bool:
-    """An asset can be valued once a version of it was approved, until it is retired."""
-    return asset.approved_version is not None and asset.status != Asset.Status.RETIRED
-
-
-def valuation_compute(*, asset: Asset, details: dict[str, Any], version: int) -> ValuationOutcome:
-    """Pure computation for one approved asset version, seeded from the asset and its inputs (never the clock)."""
-    inp = ValuationInput(kind=asset.kind, details=details, industry=asset.firm.industry_id, as_of=timezone.localdate())
-    seed = derive_seed(
-        asset_key=f"asset:{asset.pk}",
-        inputs={"kind": asset.kind, "details": details, "industry": asset.firm.industry_id},
-        parameter_set=DEFAULT_PARAMETERS.version,
-    )
-    return value_asset(inp, seed=seed, params=DEFAULT_PARAMETERS)
-
-
-def _record_item(
-    *,
-    job: ValuationJob,
-    item: ValuationJobItem,
-    outcome: ValuationOutcome | None,
-    version: int | None = None,
-    error_code: str = "",
-    error: str = "",
-) -> None:
-    with transaction.atomic():
-        locked = ValuationJobItem.objects.select_for_update().get(pk=item.pk)
-        if locked.status != ValuationJobItem.Status.PENDING:
-            return  # written by an earlier delivery
-        if outcome is not None:
-            try:
-                with transaction.atomic():
-                    valuation = Valuation.objects.create(
-                        asset=item.asset,
-                        asset_version=version,
-                        job=job,
-                        value=outcome.value,
-                        low=outcome.low,
-                        high=outcome.high,
-                        currency=outcome.currency,
-                        method=outcome.method,
-                        parameter_set=outcome.parameter_set,
-                        engine_version=outcome.engine_version,
-                        seed=outcome.seed,
-                        inputs=outcome.inputs,
-                        explanation=outcome.explanation,
-                        fingerprint=fingerprint(
-                            inputs=outcome.inputs,
-                            parameter_set=outcome.parameter_set,
-                            engine_version=outcome.engine_version,
-                            seed=outcome.seed,
-                            value=outcome.value,
-                            low=outcome.low,
-                            high=outcome.high,
-                        ),
-                        requested_by=job.requested_by,
-                    )
-            except IntegrityError:
-                valuation = Valuation.objects.get(job=job, asset=item.asset)
-            locked.status = ValuationJobItem.Status.DONE
-            audit_record(
-                actor=system_actor("valuation_worker"),
-                action="valuation.computed",
-                object_type="valuation",
-                object_id=valuation.pk,
-                after={
-                    "asset": item.asset_id,
-                    "value": valuation.value,
-                    "low": valuation.low,
-                    "high": valuation.high,
-                    "method": valuation.method,
-                },
-            )
-        else:
-            locked.status, locked.error_code, locked.error = ValuationJobItem.Status.FAILED, error_code, error
-        locked.save(update_fields=["status", "error_code", "error"])
-        ValuationJob.objects.filter(pk=job.pk).update(
-            done=F("done") + 1,
-            failed_count=F("failed_count") + (1 if outcome is None else 0),
-            heartbeat_at=timezone.now(),
-        )
-
-
-def valuation_job_run(*, job_id: int) -> None:
-    """Run a job to the end. Safe to call again: items already written are skipped (database uniqueness)."""
+def valuation_job_start(*, job_id: int) -> list[int]:
+    """Claim the job and send one task per chunk that still has pending items. Returns those chunks."""
     job = valuation_job_claim(job_id=job_id)
     if job is None:
-        return
-    items = (
-        ValuationJobItem.objects.filter(job=job, status=ValuationJobItem.Status.PENDING)
-        .select_related("asset__firm")
-        .order_by("pk")
-    )
-    for item in items.iterator(chunk_size=200):
-        approved = asset_approved_content(item.asset)
-        if approved is None or item.asset.status == Asset.Status.RETIRED:
-            _record_item(
-                job=job,
-                item=item,
-                outcome=None,
-                error_code="asset_not_approved",
-                error=_("The asset has no approved version (or was retired) any more."),
+        return []
+    from valuation.tasks import valuation_chunk_run as valuation_chunk_run_task
+
+    chunks = sorted(
+        set(
+            ValuationJobItem.objects.filter(job_id=job_id, status=ValuationJobItem.Status.PENDING).values_list(
+                "chunk", flat=True
             )
+        )
+    )
+    for chunk in chunks:
+        valuation_chunk_run_task.delay(job_id, chunk)
+    if not chunks:
+        valuation_job_finish(job_id=job_id)
+    return chunks
+
+
+def valuation_job_run_inline(*, job_id: int) -> ValuationJob:
+    """Run a whole job in this process (management commands, the demo seed): claim it, then every chunk."""
+    valuation_job_claim(job_id=job_id)
+    chunks = sorted(
+        set(
+            ValuationJobItem.objects.filter(job_id=job_id, status=ValuationJobItem.Status.PENDING).values_list(
+                "chunk", flat=True
+            )
+        )
+    )
+    for chunk in chunks:
+        valuation_chunk_run(job_id=job_id, chunk=chunk)
+    _chunk_done(job_id=job_id)
+    return ValuationJob.objects.get(pk=job_id)
+
+
+def valuation_compute(
+    *, asset: Asset, details: dict[str, Any], version: int, params: Parameters = DEFAULT_PARAMETERS
+) -> ValuationOutcome:
+    """Pure computation for one approved asset version, seeded from the asset and its inputs (never the clock)."""
+    inp = ValuationInput(kind=asset.kind, details=details, industry=asset.firm.industry_id, as_of=timezone.localdate())
+    return value_asset(inp, seed=_seed(asset, details, params), params=params)
+
+
+def _seed(asset: Asset, details: dict[str, Any], params: Parameters) -> int:
+    return derive_seed(
+        asset_key=f"asset:{asset.pk}",
+        inputs={"kind": asset.kind, "details": details, "industry": asset.firm.industry_id},
+        parameter_set=params.version,
+    )
+
+
+def _required_approvals(value: Decimal) -> int:
+    return 2 if value > settings.VALUATION_SECOND_REVIEWER_ABOVE else 1
+
+
+def valuation_chunk_run(*, job_id: int, chunk: int) -> int:
+    """Value one chunk of a job. Safe to run twice: returns the number of valuations this call wrote."""
+    job = ValuationJob.objects.select_related("parameter_set").filter(pk=job_id).first()
+    if job is None or job.status != ValuationJob.Status.RUNNING:
+        return 0
+    params = parameters_of(job.parameter_set) if job.parameter_set else DEFAULT_PARAMETERS
+    items = list(
+        ValuationJobItem.objects.filter(
+            job_id=job_id, chunk=chunk, status=ValuationJobItem.Status.PENDING
+        ).select_related("asset__firm")
+    )
+    if not items:
+        _chunk_done(job_id=job_id)
+        return 0
+    approved = {
+        (v.asset_id, v.number): v
+        for v in AssetVersion.objects.filter(
+            Q(*[Q(asset_id=i.asset_id, number=i.asset.approved_version) for i in items], _connector=Q.OR)
+        )
+    }
+    outcomes: dict[int, ValuationOutcome | tuple[str, str]] = {}
+    for item in items:  # computation happens outside any transaction
+        asset = item.asset
+        version = approved.get((asset.pk, asset.approved_version))
+        if version is None or asset.status == Asset.Status.RETIRED:
+            outcomes[item.pk] = ("asset_not_approved", _("The asset has no approved version (or was retired)."))
             continue
         try:
-            outcome = valuation_compute(asset=item.asset, details=approved.details, version=approved.number)
-        except ValuationNotPossible as exc:
-            _record_item(job=job, item=item, outcome=None, error_code=exc.code, error=str(exc))
-            continue
-        except Exception as exc:
-            logger.exception("valuation of asset %s in job %s failed", item.asset_id, job.pk)
-            _record_item(
-                job=job,
-                item=item,
-                outcome=None,
-                error_code="internal_error",
-                error=f"{type(exc).__name__}: {exc}"[:500],
+            outcomes[item.pk] = valuation_compute(
+                asset=asset, details=version.details, version=version.number, params=params
             )
+        except ValuationNotPossible as exc:
+            outcomes[item.pk] = (exc.code, str(exc))
+        except Exception as exc:
+            logger.exception("valuation of asset %s in job %s failed", asset.pk, job_id)
+            outcomes[item.pk] = ("internal_error", f"{type(exc).__name__}: {exc}"[:500])
+    written = _chunk_write(job=job, chunk=chunk, items=items, outcomes=outcomes)
+    _chunk_done(job_id=job_id)
+    return written
+
+
+@transaction.atomic
+def _chunk_write(
+    *,
+    job: ValuationJob,
+    chunk: int,
+    items: list[ValuationJobItem],
+    outcomes: dict[int, ValuationOutcome | tuple[str, str]],
+) -> int:
+    pending = set(
+        ValuationJobItem.objects.select_for_update()
+        .filter(pk__in=[i.pk for i in items], status=ValuationJobItem.Status.PENDING)
+        .values_list("pk", flat=True)
+    )
+    if not pending:
+        return 0  # a twin delivery wrote this chunk already
+    valuations, done, failed = [], [], []
+    for item in items:
+        if item.pk not in pending:
             continue
-        _record_item(job=job, item=item, outcome=outcome, version=approved.number)
-    valuation_job_finish(job_id=job.pk)
+        outcome = outcomes[item.pk]
+        if isinstance(outcome, tuple):
+            item.status, item.error_code, item.error = ValuationJobItem.Status.FAILED, outcome[0], outcome[1]
+            failed.append(item)
+            continue
+        item.status = ValuationJobItem.Status.DONE
+        done.append(item)
+        valuations.append(
+            Valuation(
+                asset_id=item.asset_id,
+                asset_version=item.asset.approved_version,
+                job=job,
+                value=outcome.value,
+                low=outcome.low,
+                high=outcome.high,
+                currency=outcome.currency,
+                method=outcome.method,
+                parameter_set=outcome.parameter_set,
+                engine_version=outcome.engine_version,
+                seed=outcome.seed,
+                inputs=outcome.inputs,
+                explanation=outcome.explanation,
+                as_of=outcome.inputs.get("as_of"),
+                required_approvals=_required_approvals(outcome.value),
+                fingerprint=fingerprint(
+                    inputs=outcome.inputs,
+                    parameter_set=outcome.parameter_set,
+                    engine_version=outcome.engine_version,
+                    seed=outcome.seed,
+                    value=outcome.value,
+                    low=outcome.low,
+                    high=outcome.high,
+                ),
+                requested_by_id=job.requested_by_id,
+            )
+        )
+    Valuation.objects.bulk_create(valuations, batch_size=1000)
+    ValuationJobItem.objects.bulk_update(done + failed, ["status", "error_code", "error"], batch_size=1000)
+    ValuationJob.objects.filter(pk=job.pk).update(
+        done=F("done") + len(done) + len(failed),
+        failed_count=F("failed_count") + len(failed),
+        heartbeat_at=timezone.now(),
+    )
+    audit_record(
+        actor=WORKER,
+        action="valuation.chunk_computed",
+        object_type="valuation_job",
+        object_id=job.pk,
+        data={"chunk": chunk, "valued": len(done), "failed": len(failed), "assets": [i.asset_id for i in done][:1000]},
+    )
+    return len(valuations)
+
+
+def _chunk_done(*, job_id: int) -> None:
+    """Count finished chunks; the call that finds nothing pending any more finishes the job."""
+    pending_chunks = (
+        ValuationJobItem.objects.filter(job_id=job_id, status=ValuationJobItem.Status.PENDING)
+        .values("chunk")
+        .distinct()
+        .count()
+    )
+    ValuationJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_total") - pending_chunks)
+    if pending_chunks == 0:
+        valuation_job_finish(job_id=job_id)
 
 
 @transaction.atomic
@@ -231,18 +411,17 @@ def valuation_job_finish(*, job_id: int) -> ValuationJob:
     job = ValuationJob.objects.select_for_update().get(pk=job_id)
     if job.status != ValuationJob.Status.RUNNING:
         return job
-    pending = job.items.filter(status=ValuationJobItem.Status.PENDING).count()
-    if pending:
-        return job  # another delivery is still working on it
+    if job.items.filter(status=ValuationJobItem.Status.PENDING).exists():
+        return job  # other chunks are still being worked on
     job.status = (
-        ValuationJob.Status.FAILED if job.total and job.failed_count == job.total else (ValuationJob.Status.SUCCEEDED)
+        ValuationJob.Status.FAILED if job.total and job.failed_count == job.total else ValuationJob.Status.SUCCEEDED
     )
     if job.status == ValuationJob.Status.FAILED:
         job.error = _("No asset of this job could be valued; see the per-asset errors.")
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "finished_at", "updated_at"])
     audit_record(
-        actor=system_actor("valuation_worker"),
+        actor=WORKER,
         action=f"valuation_job.{job.status}",
         object_type="valuation_job",
         object_id=job.pk,
@@ -252,25 +431,41 @@ def valuation_job_finish(*, job_id: int) -> ValuationJob:
 
 
 def valuation_jobs_recover_stale() -> list[int]:
-    """Re-enqueue jobs whose worker died (running, silent past the stale limit) or that never started."""
+    """Restart jobs whose workers died (running, silent past the stale limit) or that never started."""
     stale = list(
         ValuationJob.objects.filter(
             Q(status=ValuationJob.Status.RUNNING, heartbeat_at__lt=_stale_before())
             | Q(status=ValuationJob.Status.QUEUED, created_at__lt=_stale_before())
         ).values_list("pk", flat=True)
     )
-    from valuation.tasks import valuation_job_run as valuation_job_run_task
+    from valuation.tasks import valuation_job_start as valuation_job_start_task
 
     for job_id in stale:
-        valuation_job_run_task.delay(job_id)
+        valuation_job_start_task.delay(job_id)
     return stale
 
 
-# --- review ----------------------------------------------------------------------------------------------
+def valuation_revalue_all(*, trigger: str = "nightly") -> ValuationJob:
+    return valuation_job_create(everything=True, user=None, actor=system_actor("nightly_revaluation"), trigger=trigger)
+
+
+def valuation_revalue_asset(*, asset_id: int) -> ValuationJob | None:
+    """A new approved version needs a valuation of its own (triggered by the registry's hook)."""
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None or not asset_is_valuable(asset):
+        return None
+    return valuation_job_create(
+        assets=[asset], user=None, actor=system_actor("approved_version_changed"), trigger="approved_version_changed"
+    )
+
+
+# --- review ---------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
+    """Record an approval; the valuation is approved once ``required_approvals`` different reviewers agreed, and
+    then supersedes the asset's previous approved valuation."""
     valuation = Valuation.objects.select_for_update().select_related("asset").get(pk=valuation.pk)
     if valuation.status != Valuation.Status.PENDING_REVIEW:
         raise ValuationWrongState(
@@ -278,8 +473,21 @@ def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
         )
     if valuation.requested_by_id == reviewer.pk:
         raise SelfApprovalForbidden(_("You requested this valuation, so another reviewer must approve it."))
+    if ValuationReview.objects.filter(valuation=valuation, reviewer=reviewer).exists():
+        raise SelfApprovalForbidden(_("You already approved this valuation; a different reviewer must add theirs."))
     if not asset_is_valuable(valuation.asset):
         raise BusinessRuleViolation(_("The asset is no longer approved, so its valuation cannot be approved."))
+    ValuationReview.objects.create(valuation=valuation, reviewer=reviewer, decision="approved")
+    approvals = ValuationReview.objects.filter(valuation=valuation, decision="approved").count()
+    if approvals < valuation.required_approvals:
+        audit_record(
+            actor=reviewer.as_actor,
+            action="valuation.approval_recorded",
+            object_type="valuation",
+            object_id=valuation.pk,
+            data={"approvals": approvals, "required": valuation.required_approvals},
+        )
+        return valuation
     previous = (
         Valuation.objects.select_for_update().filter(asset=valuation.asset, status=Valuation.Status.APPROVED).first()
     )
@@ -306,6 +514,7 @@ def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
         object_id=valuation.pk,
         before={"status": "pending_review"},
         after={"status": "approved"},
+        data={"approvals": approvals},
     )
     return valuation
 
@@ -323,6 +532,9 @@ def valuation_reject(*, valuation: Valuation, reviewer: User, reason: str) -> Va
         )
     if valuation.requested_by_id == reviewer.pk:
         raise SelfApprovalForbidden(_("You requested this valuation, so another reviewer must decide it."))
+    ValuationReview.objects.update_or_create(
+        valuation=valuation, reviewer=reviewer, defaults={"decision": "rejected", "reason": reason.strip()}
+    )
     valuation.status, valuation.reviewed_by, valuation.reviewed_at = (
         Valuation.Status.REJECTED,
         reviewer,
@@ -338,3 +550,45 @@ def valuation_reject(*, valuation: Valuation, reviewer: User, reason: str) -> Va
         data={"reason": valuation.rejection_reason},
     )
     return valuation
+
+
+# --- verification ---------------------------------------------------------------------------------------
+
+
+def valuation_verify(*, valuation: Valuation) -> dict[str, Any]:
+    """Recompute a stored valuation from its inputs snapshot, parameter set and seed; report every difference."""
+    parameter_set = ParameterSet.objects.filter(version=valuation.parameter_set).first()
+    params = (
+        parameters_of(parameter_set)
+        if parameter_set
+        else (DEFAULT_PARAMETERS if valuation.parameter_set == DEFAULT_PARAMETERS.version else None)
+    )
+    if params is None:
+        return {"ok": False, "differences": {"parameter_set": f"version {valuation.parameter_set} is not stored"}}
+    inputs = valuation.inputs
+    inp = ValuationInput(
+        kind=inputs["kind"],
+        details=inputs["details"],
+        industry=inputs["industry"],
+        as_of=timezone.datetime.fromisoformat(inputs["as_of"]).date(),
+    )
+    outcome = value_asset(inp, seed=valuation.seed, params=params)
+    recomputed = {
+        "value": outcome.value,
+        "low": outcome.low,
+        "high": outcome.high,
+        "method": outcome.method,
+        "engine_version": outcome.engine_version,
+        "fingerprint": fingerprint(
+            inputs=outcome.inputs,
+            parameter_set=outcome.parameter_set,
+            engine_version=outcome.engine_version,
+            seed=outcome.seed,
+            value=outcome.value,
+            low=outcome.low,
+            high=outcome.high,
+        ),
+    }
+    stored = {k: getattr(valuation, k) for k in recomputed}
+    differences = {k: {"stored": str(stored[k]), "recomputed": str(v)} for k, v in recomputed.items() if stored[k] != v}
+    return {"ok": not differences, "differences": differences, "recomputed": recomputed}

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from celery.schedules import crontab
+
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-do-not-deploy")
@@ -156,6 +158,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="softasset")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "valuation-nightly-revaluation": {
+        "task": "valuation.tasks.valuation_revalue_all",
+        "schedule": crontab(hour=env.int("NIGHTLY_REVALUATION_HOUR", default=2), minute=0),
+    },
+    "innovation-scores-yearly": {
+        "task": "valuation.tasks.innovation_scores_compute_yearly",
+        "schedule": crontab(month_of_year=4, day_of_month=1, hour=3, minute=0),
+    },
     "valuation-jobs-recover-stale": {
         "task": "valuation.tasks.valuation_jobs_recover_stale",
         "schedule": 300.0,
@@ -207,6 +217,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain settings -----------------------------------------------------------------------------
+# Events a lower app announces and the tasks of higher apps that react (see common/hooks.py).
+DOMAIN_HOOKS = {
+    "asset_approved_version_changed": ["valuation.tasks.valuation_revalue_asset"],
+    "firm_indicators_changed": ["valuation.tasks.innovation_scores_compute"],
+}
+VALUATION_CHUNK_SIZE = env.int("VALUATION_CHUNK_SIZE", default=500)
+# Valuations above this value (CNY) need two different reviewers.
+VALUATION_SECOND_REVIEWER_ABOVE = Decimal(env("VALUATION_SECOND_REVIEWER_ABOVE", default="10000000"))
+NIGHTLY_REVALUATION_HOUR = env.int("NIGHTLY_REVALUATION_HOUR", default=2)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 # Assets whose declared cost or yearly revenue is above this need two different reviewers (CNY).
 REVIEW_SECOND_REVIEWER_ABOVE = Decimal(env("REVIEW_SECOND_REVIEWER_ABOVE", default="5000000"))

@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/review/assets/<int:asset_id>/reject/"): (401, 403, 403, 403, 403, 403, 400, 400),
     ("POST", "/api/v1/review/valuations/<int:valuation_id>/approve/"): (401, 403, 403, 403, 403, 403, 200, 200),
     ("POST", "/api/v1/review/valuations/<int:valuation_id>/reject/"): (401, 403, 403, 403, 403, 403, 400, 400),
+    ("GET", "/api/v1/valuation-jobs/"): (401, 200, 200, 200, 403, 403, 200, 200),
     ("POST", "/api/v1/valuation-jobs/"): (401, 400, 400, 400, 403, 403, 400, 400),
     ("GET", "/api/v1/valuation-jobs/<int:job_id>/"): (401, 200, 200, 404, 403, 403, 200, 200),
     ("GET", "/api/v1/valuations/"): (401, 200, 200, 200, 403, 403, 200, 200),

@@ -27,7 +27,7 @@ from registry.services import (
     user_create,
 )
 from valuation.models import Valuation
-from valuation.services import valuation_approve, valuation_job_create, valuation_job_run
+from valuation.services import valuation_approve, valuation_job_create, valuation_job_run_inline
 
 DEMO_PASSWORDS = {"firm": "demo-firm-2026", "reviewer": "demo-review-2026", "bank": "demo-bank-2026"}
 
@@ -281,9 +281,11 @@ class Command(BaseCommand):
                 to_value.append(asset)
         if to_value:
             job = valuation_job_create(assets=to_value, user=user, actor=user.as_actor)
-            valuation_job_run(job_id=job.pk)  # synchronously, so the demo is complete when the command ends
+            valuation_job_run_inline(job_id=job.pk)  # synchronously, so the demo is complete when the command ends
             for valuation in Valuation.objects.filter(job=job, status=Valuation.Status.PENDING_REVIEW):
-                valuation_approve(valuation=valuation, reviewer=reviewers[1])
+                for reviewer in reviewers:  # high values need two different reviewers
+                    if valuation.status == Valuation.Status.PENDING_REVIEW:
+                        valuation = valuation_approve(valuation=valuation, reviewer=reviewer)
                 created["valuations"] += 1
 
     def _consent(self, bank: Bank) -> None:
