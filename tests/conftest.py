@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -105,8 +106,18 @@ def client_for() -> Callable[..., APIClient]:
     return make
 
 
+@dataclass(frozen=True)
+class LiveWorker:
+    queue: str
+    pid: int
+    log_path: Path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
+
+
 @pytest.fixture(scope="session")
-def live_worker(django_db_setup, django_db_blocker) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_worker(django_db_setup, django_db_blocker) -> Iterator[LiveWorker]:  # type: ignore[no-untyped-def]
     """A real Celery worker process (prefork, 2 children) over Redis, on the PostgreSQL test database."""
     from config.celery import app
 
@@ -167,7 +178,7 @@ def live_worker(django_db_setup, django_db_blocker) -> Iterator[str]:  # type: i
     app.conf.task_default_queue = queue
     app.conf.broker_url = settings.LIVE_BROKER_URL
     try:
-        yield queue
+        yield LiveWorker(queue=queue, pid=proc.pid, log_path=log_path)
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue, app.conf.broker_url = previous
         proc.terminate()

@@ -145,6 +145,6 @@ def test_whole_path_in_process(client_for, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.live_services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_whole_path_on_postgres_with_a_live_worker(client_for, live_worker):
     walk_path(client_for, nullcontext, job_timeout=60)

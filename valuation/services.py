@@ -224,10 +224,15 @@ def valuation_job_claim(*, job_id: int) -> ValuationJob | None:
 
 
 def valuation_job_start(*, job_id: int) -> list[int]:
-    """Claim the job and send one task per chunk that still has pending items. Returns those chunks."""
+    """Claim the job and send one task per chunk that still has pending items. Returns those chunks.
+
+    A redelivered start (its worker died after the claim) finds the job running and sends the pending chunks
+    again: chunk tasks are idempotent, so a chunk sent twice is computed at most twice and written once."""
     job = valuation_job_claim(job_id=job_id)
     if job is None:
-        return []
+        job = ValuationJob.objects.filter(pk=job_id, status=ValuationJob.Status.RUNNING).first()
+        if job is None:
+            return []
     from valuation.tasks import valuation_chunk_run as valuation_chunk_run_task
 
     chunks = sorted(
