@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.live_services, pytest.mark.django_db(transaction=True,
 
 
 def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)  # noqa: S607
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)  # noqa: S603, S607 - fixed argv
     return [int(p) for p in out.stdout.split()]
 
 
