@@ -141,7 +141,7 @@ else:
 # A broker that is configured but unreachable is an error, never a silent fall-back.
 _BROKER = env("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = not _BROKER
-CELERY_BROKER_URL = _BROKER or "memory://"  # never used while tasks run in-process
+CELERY_BROKER_URL = _BROKER or "memory://localhost/"  # never used while tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -14,5 +14,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LIVE_BROKER_URL = env("CELERY_BROKER_URL", default="") or env("REDIS_URL", default="")
-CELERY_BROKER_URL = LIVE_BROKER_URL or "memory://"
+CELERY_BROKER_URL = LIVE_BROKER_URL or "memory://localhost/"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="softasset-test")
