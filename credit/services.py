@@ -28,6 +28,7 @@ from credit.policies import LimitResult, PolicyError, credit_limit_compute, vali
 from credit.selectors import collateral_for_firm, product_get_for_bank, product_rules
 from registry.models import Bank, Consent, Firm
 from registry.selectors import firm_get_for_bank
+from valuation.innovation import firm_tier
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,8 @@ class CreditLimit:
 
 
 def _firm_tier(firm: Firm) -> str | None:
-    # Innovation points (and so a firm's tier) are computed by the valuation app; until a firm has a
-    # score there is no unsecured part.
-    return None
+    """The tier of the firm's latest innovation score (no score: no unsecured part)."""
+    return firm_tier(firm=firm)
 
 
 def _limit_summary(result: LimitResult) -> dict[str, Any]:

@@ -183,6 +183,10 @@ def firm_update(*, firm: Firm, actor: Actor, **changes: Any) -> Firm:
             setattr(firm, key, value)
     firm.full_clean()
     firm.save()
+    if set(changes) & {"high_tech_certificate_number", "high_tech_certificate_expires_on", "specialised_level",
+                       "tech_sme_number", "founded_on"}:
+        # Credentials give bonus points and the founding date decides the stage: rescore the latest year.
+        hooks_fire("firm_indicators_changed", year=timezone.localdate().year - 1)
     audit_record(
         actor=actor,
         action="firm.updated",
@@ -204,6 +208,9 @@ def firm_indicator_upsert(*, firm: Firm, year: int, actor: Actor, values: dict[s
         setattr(indicator, key, value)
     indicator.full_clean()
     indicator.save()
+    # Innovation points of this year (and the next, whose growth reads this one) must be recomputed.
+    hooks_fire("firm_indicators_changed", year=year)
+    hooks_fire("firm_indicators_changed", year=year + 1)
     audit_record(
         actor=actor,
         action="firm_indicator.created" if created else "firm_indicator.updated",

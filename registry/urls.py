@@ -6,7 +6,7 @@ app_name = "registry"
 
 urlpatterns = [
     path("auth/token/", apis.AuthTokenApi.as_view(), name="auth-token"),
-    path("firms/me/", apis.FirmMeApi.as_view(), name="firm-me"),
+    # firms/me/ itself is served by valuation.urls: the profile plus innovation points (valuation sits above).
     path("firms/me/indicators/", apis.FirmIndicatorListApi.as_view(), name="firm-indicator-list"),
     path("firms/me/indicators/<int:year>/", apis.FirmIndicatorDetailApi.as_view(), name="firm-indicator-detail"),
     path("firms/me/members/", apis.FirmMemberListApi.as_view(), name="firm-member-list"),

@@ -51,3 +51,35 @@ def valuation_revalue_asset(asset_id: int) -> None:
     from valuation import services
 
     services.valuation_revalue_asset(asset_id=asset_id)
+
+
+# --- innovation points (valuation.innovation) -------------------------------------------------------------
+# A change of indicators recomputes its year: the registry fires hooks_fire("firm_indicators_changed", year=year)
+# and settings.DOMAIN_HOOKS enqueues this task on commit (the name is valuation.innovation's
+# INNOVATION_SCORES_COMPUTE_TASK). Beat runs the yearly one on 1 April.
+
+
+@shared_task(
+    name="valuation.tasks.innovation_scores_compute",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def innovation_scores_compute(year: int) -> None:
+    from common.audit import system_actor
+    from valuation import innovation
+
+    innovation.innovation_scores_compute(year=int(year), actor=system_actor("innovation_scores_compute"))
+
+
+@shared_task(name="valuation.tasks.innovation_scores_compute_yearly")
+def innovation_scores_compute_yearly() -> None:
+    """Score last year (beat: 1 April, once annual reports are in)."""
+    from django.utils import timezone
+
+    from common.audit import system_actor
+    from valuation import innovation
+
+    year = timezone.localdate().year - 1
+    innovation.innovation_scores_compute(year=year, actor=system_actor("innovation_scores_compute_yearly"))

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from valuation import apis
+from valuation import apis, apis_innovation
 
 app_name = "valuation"
 
 urlpatterns = [
+    path("firms/me/", apis_innovation.FirmMeWithPointsApi.as_view(), name="firm-me"),
     path("valuation-jobs/", apis.ValuationJobCreateApi.as_view(), name="valuation-job-create"),
     path("valuation-jobs/<int:job_id>/", apis.ValuationJobDetailApi.as_view(), name="valuation-job-detail"),
     path("valuations/", apis.ValuationListApi.as_view(), name="valuation-list"),
@@ -19,4 +20,5 @@ urlpatterns = [
         apis.ReviewValuationRejectApi.as_view(),
         name="review-valuation-reject",
     ),
+    path("firms/me/innovation/", apis_innovation.InnovationScoreListApi.as_view(), name="firm-innovation-list"),
 ]

@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/credit/products/"): (401, 403, 403, 403, 400, 400, 403, 403),
     ("GET", "/api/v1/firms/me/"): (401, 200, 200, 200, 403, 403, 403, 403),
     ("PATCH", "/api/v1/firms/me/"): (401, 200, 403, 200, 403, 403, 403, 403),
+    ("GET", "/api/v1/firms/me/innovation/"): (401, 200, 200, 200, 403, 403, 403, 403),
     ("GET", "/api/v1/firms/me/indicators/"): (401, 200, 200, 200, 403, 403, 403, 403),
     ("PUT", "/api/v1/firms/me/indicators/<int:year>/"): (401, 400, 403, 400, 403, 403, 403, 403),
     ("GET", "/api/v1/firms/me/members/"): (401, 200, 200, 200, 403, 403, 403, 403),
