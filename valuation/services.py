@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from common.audit import Actor, audit_record, system_actor
 from common.exceptions import BusinessRuleViolation
+from common.hooks import hooks_fire
 from registry.models import Asset, AssetVersion, Firm, User
 from valuation.errors import AssetNotApproved, NothingToValue, SelfApprovalForbidden, ValuationWrongState
 from valuation.methods import (
@@ -521,6 +522,7 @@ def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
         after={"status": "approved"},
         data={"approvals": approvals},
     )
+    hooks_fire("valuation_approved", valuation_id=valuation.pk)
     return valuation
 
 

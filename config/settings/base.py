@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
 DOMAIN_HOOKS = {
     "asset_approved_version_changed": ["valuation.tasks.valuation_revalue_asset"],
     "firm_indicators_changed": ["valuation.tasks.innovation_scores_compute"],
+    "valuation_approved": [],
+    "consent_revoked": [],
 }
 VALUATION_CHUNK_SIZE = env.int("VALUATION_CHUNK_SIZE", default=500)
 # Valuations above this value (CNY) need two different reviewers.
