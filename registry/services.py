@@ -514,4 +514,5 @@ def consent_revoke(*, consent: Consent, user: User) -> Consent:
         object_id=consent.pk,
         data={"firm": consent.firm.uscc, "bank": consent.bank.code},
     )
+    hooks_fire("consent_revoked", consent_id=consent.pk)
     return consent
