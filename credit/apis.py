@@ -12,8 +12,9 @@ from common.api.idempotency import idempotent
 from common.api.pagination import CursorPagination
 from common.api.problems import problem_responses
 from common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS
-from credit import selectors, services
-from credit.models import CreditLine, CreditProduct, Pledge
+from credit import selectors, services, webhooks
+from credit.models import CreditLine, CreditLineEvent, CreditLineMovement, CreditProduct, Pledge, PledgeEvent
+from registry.models import BankApiKey
 from registry.permissions import IsBank, IsBankOrFirmOrReviewer
 
 
@@ -196,8 +197,17 @@ class CreditLineOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CreditLine.Status.choices)
     term_months = serializers.IntegerField()
     matures_on = serializers.DateField()
+    coverage = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Pledged collateral (current approved low x pledge rate) over the secured drawn balance; "
+        "null while nothing secured is drawn. Below 1 puts the line at risk.",
+    )
+    coverage_computed_at = serializers.DateTimeField(allow_null=True)
     pledges = LinePledgeSerializer(many=True)
     created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
 
 
 class CreditLineListCreateApi(APIView):
@@ -210,6 +220,17 @@ class CreditLineListCreateApi(APIView):
         amount = money_field(min_value=Decimal("0.01"))
         assets = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
         term_months = serializers.IntegerField(min_value=1, max_value=360, required=False)
+        registrations = serializers.DictField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            help_text='Optional external pledge registration numbers by asset id, e.g. {"12": "CNIPA-2025-001"}.',
+        )
+
+        def validate_registrations(self, value: dict[str, str]) -> dict[int, str]:
+            bad = [k for k in value if not str(k).isdigit()]
+            if bad:
+                raise serializers.ValidationError(f"Keys must be asset ids; got {', '.join(map(str, bad))}.")
+            return {int(k): v.strip() for k, v in value.items()}
 
     @extend_schema(
         operation_id="credit_line_list",
@@ -242,6 +263,7 @@ class CreditLineListCreateApi(APIView):
                 amount=data["amount"],
                 asset_ids=data["assets"],
                 term_months=data.get("term_months"),
+                registrations=data.get("registrations"),
             )
             return Response(CreditLineOutputSerializer(line).data, status=status.HTTP_201_CREATED)
 
@@ -282,3 +304,457 @@ class PledgeListApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(PledgeOutputSerializer(page, many=True).data)
+
+
+# --- draws, repayments, close ----------------------------------------------------------------------------------
+
+
+class MovementOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    credit_line = serializers.IntegerField(source="credit_line_id")
+    kind = serializers.ChoiceField(choices=CreditLineMovement.Kind.choices)
+    amount = money_field()
+    currency = serializers.CharField()
+    drawn_after = money_field()
+    actor = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MovementInputSerializer(serializers.Serializer):
+    amount = money_field(min_value=Decimal("0.01"))
+
+
+class _MovementApi(APIView):
+    permission_classes = [IsBank]
+    service = staticmethod(services.credit_line_draw)
+
+    def post(self, request: Request, credit_line_id: int) -> Response:
+        line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
+        serializer = MovementInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+
+        def move() -> Response:
+            movement = self.service(
+                credit_line=line, amount=serializer.validated_data["amount"], actor=request.user.as_actor
+            )
+            fresh = selectors.credit_line_get_for_user(user=request.user, credit_line_id=line.pk)
+            body = {**MovementOutputSerializer(movement).data, "credit_line": CreditLineOutputSerializer(fresh).data}
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, move, required=True)
+
+
+class MovementResponseSerializer(MovementOutputSerializer):
+    credit_line = CreditLineOutputSerializer()  # type: ignore[assignment]
+
+
+class CreditLineDrawApi(_MovementApi):
+    service = staticmethod(services.credit_line_draw)
+
+    @extend_schema(
+        operation_id="credit_line_draw",
+        request=MovementInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: MovementResponseSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
+        description="Draw from the line. 409 `credit_line_at_risk` or `credit_line_closed`; "
+        "422 `credit_limit_exceeded` above the available amount.",
+    )
+    def post(self, request: Request, credit_line_id: int) -> Response:
+        return super().post(request, credit_line_id)
+
+
+class CreditLineRepaymentApi(_MovementApi):
+    service = staticmethod(services.credit_line_repay)
+
+    @extend_schema(
+        operation_id="credit_line_repay",
+        request=MovementInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: MovementResponseSerializer, **problem_responses(400, 401, 403, 404, 409, 422)},
+        description="Repay into the line. 409 `credit_line_closed`; 422 `repayment_exceeds_drawn`.",
+    )
+    def post(self, request: Request, credit_line_id: int) -> Response:
+        return super().post(request, credit_line_id)
+
+
+class CreditLineCloseApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="credit_line_close",
+        request=None,
+        responses={200: CreditLineOutputSerializer, **problem_responses(401, 403, 404, 409)},
+        description="Close a line with nothing drawn and release its pledges. "
+        "409 `credit_line_has_balance` while anything is drawn, `credit_line_closed` when already closed.",
+    )
+    def post(self, request: Request, credit_line_id: int) -> Response:
+        line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
+        services.credit_line_close(credit_line=line, actor=request.user.as_actor)
+        fresh = selectors.credit_line_get_for_user(user=request.user, credit_line_id=line.pk)
+        return Response(CreditLineOutputSerializer(fresh).data)
+
+
+class CreditLineMarginCheckApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="credit_line_margin_check",
+        request=None,
+        responses={200: CreditLineOutputSerializer, **problem_responses(401, 403, 404)},
+        description="Recompute the line's coverage now (the margin watch on demand); "
+        "below 1 the line goes at risk, back at 1 or above it recovers.",
+    )
+    def post(self, request: Request, credit_line_id: int) -> Response:
+        line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
+        services.margin_watch(line_ids=[line.pk], actor=request.user.as_actor)
+        fresh = selectors.credit_line_get_for_user(user=request.user, credit_line_id=line.pk)
+        return Response(CreditLineOutputSerializer(fresh).data)
+
+
+class CreditLineEventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=CreditLineEvent.Type.choices)
+    data = serializers.JSONField()
+    actor = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CreditLineEventListApi(APIView):
+    pagination_class = CursorPagination
+    permission_classes = [IsBankOrFirmOrReviewer]
+
+    @extend_schema(
+        operation_id="credit_line_event_list",
+        responses={200: CreditLineEventOutputSerializer(many=True), **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, credit_line_id: int) -> Response:
+        line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.credit_line_events(credit_line=line), request, view=self)
+        return paginator.get_paginated_response(CreditLineEventOutputSerializer(page, many=True).data)
+
+
+class CreditLineMovementListApi(APIView):
+    pagination_class = CursorPagination
+    permission_classes = [IsBankOrFirmOrReviewer]
+
+    @extend_schema(
+        operation_id="credit_line_movement_list",
+        responses={200: MovementOutputSerializer(many=True), **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, credit_line_id: int) -> Response:
+        line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.credit_line_movements(credit_line=line), request, view=self)
+        return paginator.get_paginated_response(MovementOutputSerializer(page, many=True).data)
+
+
+# --- pledges -----------------------------------------------------------------------------------------------------
+
+
+class PledgeEventOutputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=PledgeEvent.Type.choices)
+    data = serializers.JSONField()
+    actor = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PledgeDetailOutputSerializer(PledgeOutputSerializer):
+    history = PledgeEventOutputSerializer(source="events.all", many=True)
+
+
+class PledgeDetailApi(APIView):
+    def get_permissions(self) -> list:  # type: ignore[type-arg]
+        return [IsBank()] if self.request.method == "PATCH" else [IsBankOrFirmOrReviewer()]
+
+    class PledgeUpdateInputSerializer(serializers.Serializer):
+        external_registration_number = serializers.CharField(max_length=100, allow_blank=False)
+
+    @extend_schema(
+        operation_id="pledge_get",
+        responses={200: PledgeDetailOutputSerializer, **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, pledge_id: int) -> Response:
+        pledge = selectors.pledge_get_for_user(user=request.user, pledge_id=pledge_id)
+        return Response(PledgeDetailOutputSerializer(pledge).data)
+
+    @extend_schema(
+        operation_id="pledge_update",
+        request=PledgeUpdateInputSerializer,
+        responses={200: PledgeDetailOutputSerializer, **problem_responses(400, 401, 403, 404, 409)},
+        description="Set the pledge's external registration number (the bank of the line only). "
+        "409 `pledge_not_active` once released.",
+    )
+    def patch(self, request: Request, pledge_id: int) -> Response:
+        selectors.pledge_get_for_user(user=request.user, pledge_id=pledge_id)  # 404 for what is not yours
+        serializer = self.PledgeUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.pledge_registration_set(
+            bank=request.user.acting_bank,
+            actor=request.user.as_actor,
+            pledge_id=pledge_id,
+            number=serializer.validated_data["external_registration_number"].strip(),
+        )
+        pledge = selectors.pledge_get_for_user(user=request.user, pledge_id=pledge_id)
+        return Response(PledgeDetailOutputSerializer(pledge).data)
+
+
+# --- webhooks ----------------------------------------------------------------------------------------------------
+
+
+class WebhookOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=webhooks.EVENT_TYPES))
+    created_at = serializers.DateTimeField()
+
+
+class WebhookCreatedOutputSerializer(WebhookOutputSerializer):
+    secret = serializers.CharField(help_text="Shown once: verify X-Softasset-Signature with it.")
+
+
+class WebhookListCreateApi(APIView):
+    pagination_class = CursorPagination
+    permission_classes = [IsBank]
+
+    class WebhookCreateInputSerializer(serializers.Serializer):
+        url = serializers.URLField(max_length=500)
+        events = serializers.ListField(
+            child=serializers.ChoiceField(choices=webhooks.EVENT_TYPES),
+            min_length=1,
+            max_length=len(webhooks.EVENT_TYPES),
+        )
+
+    @extend_schema(
+        operation_id="webhook_list", responses={200: WebhookOutputSerializer(many=True), **problem_responses(401, 403)}
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            webhooks.webhook_qs_for_bank(bank=request.user.acting_bank), request, view=self
+        )
+        return paginator.get_paginated_response(WebhookOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="webhook_create",
+        request=WebhookCreateInputSerializer,
+        responses={201: WebhookCreatedOutputSerializer, **problem_responses(400, 401, 403)},
+        description="Subscribe a URL to events. Each delivery is a JSON POST with headers X-Softasset-Event, "
+        "X-Softasset-Delivery, X-Softasset-Timestamp and X-Softasset-Signature `t=<timestamp>,v1=<hex>` where "
+        "the hex is HMAC-SHA256 with the secret over `<timestamp>.<body>`. Non-2xx answers are retried with "
+        "exponential backoff.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.WebhookCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = webhooks.webhook_subscribe(
+            bank=request.user.acting_bank, actor=request.user.as_actor, **serializer.validated_data
+        )
+        return Response(WebhookCreatedOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(operation_id="webhook_delete", responses={204: None, **problem_responses(401, 403, 404)})
+    def delete(self, request: Request, webhook_id: int) -> Response:
+        webhooks.webhook_unsubscribe(bank=request.user.acting_bank, actor=request.user.as_actor, webhook_id=webhook_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookAttemptOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    duration_ms = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookDeliveryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    webhook = serializers.IntegerField(source="subscription_id")
+    event = serializers.IntegerField(source="event_id")
+    event_type = serializers.CharField(source="event.type")
+    payload = serializers.JSONField(source="event.payload")
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    attempt_log = WebhookAttemptOutputSerializer(many=True)
+
+
+class WebhookDeliveryListApi(APIView):
+    pagination_class = CursorPagination
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="webhook_delivery_list",
+        responses={200: WebhookDeliveryOutputSerializer(many=True), **problem_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, webhook_id: int) -> Response:
+        subscription = webhooks.webhook_get_for_bank(bank=request.user.acting_bank, webhook_id=webhook_id)
+        qs = subscription.deliveries.select_related("event").prefetch_related("attempt_log")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(WebhookDeliveryOutputSerializer(page, many=True).data)
+
+
+class WebhookDeliveryReplayApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="webhook_delivery_replay",
+        request=None,
+        responses={202: WebhookDeliveryOutputSerializer, **problem_responses(401, 403, 404)},
+        description="Send this delivery again, whatever its state.",
+    )
+    def post(self, request: Request, delivery_id: int) -> Response:
+        webhooks.webhook_delivery_replay(
+            bank=request.user.acting_bank, actor=request.user.as_actor, delivery_id=delivery_id
+        )
+        delivery = webhooks.delivery_get_for_bank(bank=request.user.acting_bank, delivery_id=delivery_id)
+        return Response(WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- portfolio ---------------------------------------------------------------------------------------------------
+
+
+class PortfolioSumsSerializer(serializers.Serializer):
+    lines = serializers.IntegerField()
+    amount = money_field()
+    drawn = money_field()
+
+
+class PortfolioIndustrySerializer(PortfolioSumsSerializer):
+    industry = serializers.CharField()
+    industry_name = serializers.CharField()
+
+
+class PortfolioAssetKindSerializer(serializers.Serializer):
+    asset_kind = serializers.CharField()
+    pledges = serializers.IntegerField()
+    lines = serializers.IntegerField()
+    collateral_value = money_field()
+    secured_amount = money_field()
+
+
+class PortfolioCoverageSerializer(serializers.Serializer):
+    below_1 = serializers.IntegerField()
+    _1_to_1_5 = serializers.IntegerField(source="1_to_1_5")
+    _1_5_to_2 = serializers.IntegerField(source="1_5_to_2")
+    _2_and_above = serializers.IntegerField(source="2_and_above")
+    no_drawing = serializers.IntegerField()
+
+    def to_representation(self, instance: dict) -> dict:  # type: ignore[type-arg]
+        return {key.lstrip("_"): value for key, value in super().to_representation(instance).items()}
+
+
+class PortfolioOutputSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    totals = PortfolioSumsSerializer()
+    at_risk = PortfolioSumsSerializer()
+    by_industry = PortfolioIndustrySerializer(many=True)
+    by_asset_kind = PortfolioAssetKindSerializer(many=True)
+    coverage_distribution = PortfolioCoverageSerializer()
+
+
+class PortfolioApi(APIView):
+    permission_classes = [IsBank]
+
+    @extend_schema(
+        operation_id="credit_portfolio_get",
+        responses={200: PortfolioOutputSerializer, **problem_responses(401, 403)},
+        description="The bank's open lines (active and at risk) in aggregate: totals, at risk, by industry, by "
+        "pledged asset kind, and the coverage distribution (below 1, 1 to 1.5, 1.5 to 2, 2 and above, and "
+        "no_drawing for lines with nothing secured drawn).",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(PortfolioOutputSerializer(selectors.portfolio_for_bank(bank=request.user.acting_bank)).data)
+
+
+# --- API keys of banks -------------------------------------------------------------------------------------------
+
+
+class IsBankStaffForWrites(IsBank):
+    """Bank systems and bank staff may list keys; only a bank's staff (a person) creates or revokes them."""
+
+    message = "Only a bank's staff can create or revoke API keys."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or bool(
+            getattr(request.user, "is_bank_user", False) and request.user.pk
+        )
+
+
+class ApiKeyOutputSerializer(serializers.Serializer):
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField(source="created")
+    expires_at = serializers.DateTimeField(source="expiry_date", allow_null=True)
+    revoked = serializers.BooleanField()
+
+
+class ApiKeyCreatedOutputSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(help_text="Shown once. Send as `Authorization: Api-Key <key>`.")
+
+
+class ApiKeyListCreateApi(APIView):
+    pagination_class = CursorPagination
+    permission_classes = [IsBankStaffForWrites]
+
+    class ApiKeyCreateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=50)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+        def validate_expires_at(self, value: object) -> object:
+            from django.utils import timezone
+
+            if value is not None and value <= timezone.now():  # type: ignore[operator]
+                raise serializers.ValidationError("Must be in the future.")
+            return value
+
+    @extend_schema(
+        operation_id="bank_api_key_list",
+        responses={200: ApiKeyOutputSerializer(many=True), **problem_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        qs = BankApiKey.objects.filter(bank=request.user.acting_bank).order_by("-created")
+        paginator = self.pagination_class()
+        paginator.ordering = "-created"
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ApiKeyOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="bank_api_key_create",
+        request=ApiKeyCreateInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer, **problem_responses(400, 401, 403)},
+        description="Bank staff only: a new key for the bank's systems, shown once.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.ApiKeyCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key, key = services.api_key_create(
+            user=request.user,
+            name=serializer.validated_data["name"],
+            expires_at=serializer.validated_data["expires_at"],
+        )
+        api_key.key = key
+        return Response(ApiKeyCreatedOutputSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(APIView):
+    permission_classes = [IsBankStaffForWrites]
+
+    @extend_schema(
+        operation_id="bank_api_key_revoke",
+        responses={204: None, **problem_responses(401, 403, 404)},
+        description="Bank staff only: revoke a key of the bank at once.",
+    )
+    def delete(self, request: Request, prefix: str) -> Response:
+        services.api_key_revoke(user=request.user, prefix=prefix)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
+from common.money import DEFAULT_CURRENCY
 from credit.errors import ProductRequired
-from credit.models import CreditLine, CreditProduct, Pledge
+from credit.models import CreditLine, CreditLineEvent, CreditLineMovement, CreditProduct, Pledge
 from credit.policies import Collateral, ProductRules
+from registry.details import asset_marks
 from registry.models import Asset, AssetVersion, Bank, Firm
 from valuation.models import Valuation
 
@@ -115,3 +120,107 @@ def pledge_list_for_user(*, user: Any, status: str | None = None) -> QuerySet[Pl
     if status:
         qs = qs.filter(status=status)
     return qs
+
+
+def pledge_get_for_user(*, user: Any, pledge_id: int) -> Pledge:
+    try:
+        return pledge_list_for_user(user=user).prefetch_related("events").get(pk=pledge_id)
+    except Pledge.DoesNotExist:
+        raise NotFound(_("Pledge not found.")) from None
+
+
+def credit_line_events(*, credit_line: CreditLine) -> QuerySet[CreditLineEvent]:
+    return CreditLineEvent.objects.filter(credit_line=credit_line)
+
+
+def credit_line_movements(*, credit_line: CreditLine) -> QuerySet[CreditLineMovement]:
+    return CreditLineMovement.objects.filter(credit_line=credit_line)
+
+
+# --- margin watch ----------------------------------------------------------------------------------------------
+
+# An asset with one of these marks is worth nothing as collateral (registry.details.asset_marks).
+WORTHLESS_MARKS = frozenset({"lapsed", "expired", "invalidated", "term_ended", "registration_expired"})
+COVERAGE_QUANTUM = Decimal("0.0001")
+
+
+def coverage_for_lines(*, lines: list[CreditLine], today: date) -> dict[int, Decimal | None]:
+    """Coverage per line: the sum over its active pledges of the asset's current approved valuation's ``low``
+    times the pledge rate (0 for a marked asset), over the secured exposure ``drawn - unsecured part``.
+
+    ``None`` when nothing secured is drawn (coverage is unbounded). One query for all the lines."""
+    approved_low = Valuation.objects.filter(asset_id=OuterRef("asset_id"), status=Valuation.Status.APPROVED).values(
+        "low"
+    )[:1]
+    approved_details = AssetVersion.objects.filter(
+        asset_id=OuterRef("asset_id"), number=OuterRef("asset__approved_version")
+    ).values("details")[:1]
+    rows = (
+        Pledge.objects.filter(credit_line_id__in=[line.pk for line in lines], status=Pledge.Status.ACTIVE)
+        .annotate(current_low=Subquery(approved_low), approved_details=Subquery(approved_details))
+        .values_list("credit_line_id", "pledge_rate", "asset__kind", "current_low", "approved_details")
+    )
+    collateral: dict[int, Decimal] = defaultdict(Decimal)
+    for line_id, rate, kind, low, details in rows:
+        if isinstance(details, str):  # some backends hand a JSON subquery back as text
+            details = json.loads(details)
+        if low is None or WORTHLESS_MARKS.intersection(asset_marks(kind=kind, details=details or {}, today=today)):
+            continue
+        collateral[line_id] += Decimal(low) * rate
+    result: dict[int, Decimal | None] = {}
+    for line in lines:
+        exposure = line.drawn_amount - line.unsecured_amount
+        result[line.pk] = (
+            None if exposure <= 0 else (collateral[line.pk] / exposure).quantize(COVERAGE_QUANTUM, rounding=ROUND_DOWN)
+        )
+    return result
+
+
+# --- portfolio -------------------------------------------------------------------------------------------------
+
+COVERAGE_BUCKETS: dict[str, Q] = {
+    "below_1": Q(coverage__lt=1),
+    "1_to_1_5": Q(coverage__gte=1, coverage__lt=Decimal("1.5")),
+    "1_5_to_2": Q(coverage__gte=Decimal("1.5"), coverage__lt=2),
+    "2_and_above": Q(coverage__gte=2),
+    "no_drawing": Q(coverage__isnull=True),
+}
+
+
+def portfolio_for_bank(*, bank: Bank) -> dict[str, Any]:
+    """The bank's open lines (active and at risk) in aggregate: a handful of aggregate queries."""
+    lines = CreditLine.objects.filter(
+        bank=bank, currency=DEFAULT_CURRENCY, status__in=(CreditLine.Status.ACTIVE, CreditLine.Status.AT_RISK)
+    )
+    sums = {
+        "lines": Count("id"),
+        "amount": Sum("amount", default=Decimal(0)),
+        "drawn": Sum("drawn_amount", default=Decimal(0)),
+    }
+    totals = lines.aggregate(**sums)
+    at_risk = lines.filter(status=CreditLine.Status.AT_RISK).aggregate(**sums)
+    by_industry = list(
+        lines.values(industry=F("firm__industry__code"), industry_name=F("firm__industry__name_en"))
+        .annotate(**sums)
+        .order_by("industry")
+    )
+    by_asset_kind = list(
+        Pledge.objects.filter(credit_line__in=lines, status=Pledge.Status.ACTIVE)
+        .values(asset_kind=F("asset__kind"))
+        .annotate(
+            pledges=Count("id"),
+            lines=Count("credit_line", distinct=True),
+            collateral_value=Sum("collateral_value"),
+            secured_amount=Sum("secured_amount"),
+        )
+        .order_by("asset_kind")
+    )
+    distribution = lines.aggregate(**{name: Count("id", filter=q) for name, q in COVERAGE_BUCKETS.items()})
+    return {
+        "currency": DEFAULT_CURRENCY,
+        "totals": totals,
+        "at_risk": at_risk,
+        "by_industry": by_industry,
+        "by_asset_kind": by_asset_kind,
+        "coverage_distribution": distribution,
+    }

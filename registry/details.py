@@ -69,6 +69,30 @@ def _identifier(fn: Any, value: str) -> str:
         raise serializers.ValidationError(str(exc), code=exc.code) from None
 
 
+class ComparableSerializer(StrictSerializer):
+    """A comparable transaction for the market approach."""
+
+    price = money_field()
+    quality_score = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=100, required=False
+    )
+    supply_demand_factor = serializers.DecimalField(
+        max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False
+    )
+    capacity_factor = serializers.DecimalField(
+        max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False
+    )
+    other_factor = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False)
+    trade_date = serializers.DateField(required=False)
+    price_index_at_trade = serializers.DecimalField(
+        max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), required=False
+    )
+
+
+def comparables_field() -> serializers.ListField:
+    return serializers.ListField(child=ComparableSerializer(), required=False, max_length=50)
+
+
 class PatentDetailsSerializer(StrictSerializer):
     number = serializers.CharField(max_length=40, help_text="CNIPA application number, e.g. 202110123456.7")
     patent_type = serializers.ChoiceField(choices=["invention", "utility_model", "design"])
@@ -79,6 +103,7 @@ class PatentDetailsSerializer(StrictSerializer):
     forward_citations = serializers.IntegerField(required=False, min_value=0, max_value=1000000)
     ipc = serializers.ListField(child=serializers.CharField(max_length=20), required=False, max_length=50)
     revenue_history = RevenueHistoryField(required=False, max_length=50)
+    comparables = comparables_field()
 
     def validate_number(self, value: str) -> str:
         try:
@@ -120,6 +145,7 @@ class TrademarkDetailsSerializer(StrictSerializer):
     )
     valid_until = serializers.DateField()
     revenue_history = RevenueHistoryField(required=False, max_length=50)
+    comparables = comparables_field()
 
     def validate_number(self, value: str) -> str:
         return _identifier(ids.trademark_number_normalize, value)
@@ -137,6 +163,7 @@ class SoftwareDetailsSerializer(StrictSerializer):
     certificate_number = serializers.CharField(max_length=30, required=False)
     first_published_on = serializers.DateField(required=False, allow_null=True)
     revenue_history = RevenueHistoryField(required=False, max_length=50)
+    comparables = comparables_field()
 
     def validate_registration_number(self, value: str) -> str:
         return _identifier(ids.software_registration_number_normalize, value)
@@ -186,6 +213,35 @@ class DataCostSerializer(StrictSerializer):
     other = money_field(required=False)
 
 
+class DataIncomeSerializer(StrictSerializer):
+    """Inputs of the income approach for a data asset (CAS guidance: direct, share, excess earnings, incremental)."""
+
+    variant = serializers.ChoiceField(choices=["direct", "share", "excess_earnings", "incremental"])
+    ebit_history = RevenueHistoryField(required=False, max_length=50)
+    share_rate = serializers.DecimalField(
+        max_digits=7, decimal_places=6, min_value=Decimal("0.000001"), max_value=1, required=False
+    )
+    contributory_charges = RevenueHistoryField(required=False, max_length=50)
+    revenue_without_history = RevenueHistoryField(required=False, max_length=50)
+    cost_savings = RevenueHistoryField(required=False, max_length=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        needed = {
+            "direct": ["ebit_history"],
+            "share": ["share_rate"],
+            "excess_earnings": ["contributory_charges"],
+            "incremental": [],
+        }[attrs["variant"]]
+        missing = [name for name in needed if not attrs.get(name)]
+        if attrs["variant"] == "incremental" and not (
+            attrs.get("revenue_without_history") or attrs.get("cost_savings")
+        ):
+            missing.append("revenue_without_history")
+        if missing:
+            raise serializers.ValidationError({name: [_("Required for this variant.")] for name in missing})
+        return attrs
+
+
 class DataDetailsSerializer(StrictSerializer):
     description = serializers.CharField(max_length=4000)
     category = serializers.CharField(max_length=100)
@@ -210,6 +266,9 @@ class DataDetailsSerializer(StrictSerializer):
     revenue_history = RevenueHistoryField(required=False, max_length=50)
     keywords = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=30)
     license = serializers.CharField(max_length=200, required=False)
+    income = DataIncomeSerializer(required=False)
+    economic_life_years = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    comparables = comparables_field()
 
     def validate_security_level(self, value: str) -> str:
         if value == "core":

@@ -183,8 +183,13 @@ def firm_update(*, firm: Firm, actor: Actor, **changes: Any) -> Firm:
             setattr(firm, key, value)
     firm.full_clean()
     firm.save()
-    if set(changes) & {"high_tech_certificate_number", "high_tech_certificate_expires_on", "specialised_level",
-                       "tech_sme_number", "founded_on"}:
+    if set(changes) & {
+        "high_tech_certificate_number",
+        "high_tech_certificate_expires_on",
+        "specialised_level",
+        "tech_sme_number",
+        "founded_on",
+    }:
         # Credentials give bonus points and the founding date decides the stage: rescore the latest year.
         hooks_fire("firm_indicators_changed", year=timezone.localdate().year - 1)
     audit_record(

@@ -36,6 +36,7 @@ from valuation.methods import (
     derive_seed,
     fingerprint,
     value_asset,
+    value_assets,
 )
 from valuation.models import ParameterSet, Valuation, ValuationJob, ValuationJobItem, ValuationReview
 
@@ -266,14 +267,6 @@ def valuation_job_run_inline(*, job_id: int) -> ValuationJob:
     return ValuationJob.objects.get(pk=job_id)
 
 
-def valuation_compute(
-    *, asset: Asset, details: dict[str, Any], version: int, params: Parameters = DEFAULT_PARAMETERS
-) -> ValuationOutcome:
-    """Pure computation for one approved asset version, seeded from the asset and its inputs (never the clock)."""
-    inp = ValuationInput(kind=asset.kind, details=details, industry=asset.firm.industry_id, as_of=timezone.localdate())
-    return value_asset(inp, seed=_seed(asset, details, params), params=params)
-
-
 def _seed(asset: Asset, details: dict[str, Any], params: Parameters) -> int:
     return derive_seed(
         asset_key=f"asset:{asset.pk}",
@@ -307,21 +300,37 @@ def valuation_chunk_run(*, job_id: int, chunk: int) -> int:
         )
     }
     outcomes: dict[int, ValuationOutcome | tuple[str, str]] = {}
+    batch: list[tuple[ValuationJobItem, ValuationInput, int]] = []
+    as_of = timezone.localdate()
     for item in items:  # computation happens outside any transaction
         asset = item.asset
         version = approved.get((asset.pk, asset.approved_version))
         if version is None or asset.status == Asset.Status.RETIRED:
             outcomes[item.pk] = ("asset_not_approved", _("The asset has no approved version (or was retired)."))
             continue
-        try:
-            outcomes[item.pk] = valuation_compute(
-                asset=asset, details=version.details, version=version.number, params=params
-            )
-        except ValuationNotPossible as exc:
-            outcomes[item.pk] = (exc.code, str(exc))
-        except Exception as exc:
-            logger.exception("valuation of asset %s in job %s failed", asset.pk, job_id)
-            outcomes[item.pk] = ("internal_error", f"{type(exc).__name__}: {exc}"[:500])
+        inp = ValuationInput(kind=asset.kind, details=version.details, industry=asset.firm.industry_id, as_of=as_of)
+        batch.append((item, inp, _seed(asset, version.details, params)))
+    try:
+        # One vectorised computation for the whole chunk (numpy arrays of assets x paths per method).
+        results = value_assets([b[1] for b in batch], seeds=[b[2] for b in batch], params=params)
+    except Exception:
+        logger.exception("batch valuation of job %s chunk %s failed; valuing one by one", job_id, chunk)
+        results = []
+        for _item, inp, seed in batch:
+            try:
+                results.append(value_asset(inp, seed=seed, params=params))
+            except ValuationNotPossible as exc:
+                results.append(exc)
+            except Exception as exc:
+                results.append(exc)
+    for (item, _inp, _seed_value), result in zip(batch, results, strict=True):
+        if isinstance(result, ValuationNotPossible):
+            outcomes[item.pk] = (result.code, str(result))
+        elif isinstance(result, Exception):
+            logger.error("valuation of asset %s in job %s failed: %r", item.asset_id, job_id, result)
+            outcomes[item.pk] = ("internal_error", f"{type(result).__name__}: {result}"[:500])
+        else:
+            outcomes[item.pk] = result
     written = _chunk_write(job=job, chunk=chunk, items=items, outcomes=outcomes)
     _chunk_done(job_id=job_id)
     return written

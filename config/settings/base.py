@@ -174,6 +174,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.import_jobs_recover_stale",
         "schedule": 300.0,
     },
+    # After the nightly revaluation: every open credit line's coverage, set-based.
+    "credit-margin-watch-daily": {
+        "task": "credit.tasks.margin_watch_all",
+        "schedule": crontab(hour=env.int("MARGIN_WATCH_HOUR", default=5), minute=0),
+    },
+    # The outbox sweeper: pending webhook deliveries whose time has come (also covers a broker outage).
+    "credit-webhook-deliveries-due": {
+        "task": "credit.tasks.webhook_deliveries_due",
+        "schedule": 60.0,
+    },
 }
 
 # --- REST framework and OpenAPI ------------------------------------------------------------------
@@ -213,7 +223,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "PledgeStatusEnum": "credit.models.Pledge.Status",
+        "CreditLineMovementKindEnum": "credit.models.CreditLineMovement.Kind",
+    },
 }
 
 # --- Domain settings -----------------------------------------------------------------------------
@@ -221,8 +234,8 @@ SPECTACULAR_SETTINGS = {
 DOMAIN_HOOKS = {
     "asset_approved_version_changed": ["valuation.tasks.valuation_revalue_asset"],
     "firm_indicators_changed": ["valuation.tasks.innovation_scores_compute"],
-    "valuation_approved": [],
-    "consent_revoked": [],
+    "valuation_approved": ["credit.tasks.margin_watch_for_valuation", "credit.tasks.valuation_approved_notify"],
+    "consent_revoked": ["credit.tasks.consent_revoked_notify"],
 }
 VALUATION_CHUNK_SIZE = env.int("VALUATION_CHUNK_SIZE", default=500)
 # Valuations above this value (CNY) need two different reviewers.
@@ -236,6 +249,12 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 IMPORT_JOB_STALE_AFTER_SECONDS = env.int("IMPORT_JOB_STALE_AFTER_SECONDS", default=600)
 CREDIT_LIMIT_VALID_MINUTES = env.int("CREDIT_LIMIT_VALID_MINUTES", default=60)
 VALUATION_JOB_STALE_AFTER_SECONDS = env.int("VALUATION_JOB_STALE_AFTER_SECONDS", default=600)
+# Webhooks: plain http only outside production (production.py turns it off); 5 s timeout; retries back off
+# as WEBHOOK_BACKOFF_SECONDS x 2^n until WEBHOOK_MAX_ATTEMPTS, then the delivery is failed (and replayable).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

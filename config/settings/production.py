@@ -33,6 +33,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+WEBHOOK_ALLOW_HTTP = False  # signed bank notifications travel over TLS only
 
 STORAGES = {
     "default": STORAGES["default"],

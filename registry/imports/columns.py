@@ -92,6 +92,12 @@ def _detail_columns(serializer: serializers.Serializer, prefix: tuple[str, ...] 
         path = (*prefix, name)
         if isinstance(drf_field, serializers.Serializer):
             out.extend(_detail_columns(drf_field, path))
+        elif (
+            isinstance(drf_field, serializers.ListField)
+            and not isinstance(drf_field, RevenueHistoryField)
+            and isinstance(drf_field.child, serializers.Serializer)
+        ):
+            continue  # lists of objects (market comparables) do not fit a cell: import them with JSON
         else:
             # Only top-level required fields are required columns; a nested object is optional as a whole.
             out.append(Column(".".join(path), path, _type_of(drf_field), bool(drf_field.required and not prefix)))

@@ -544,7 +544,10 @@ def test_templates_download_and_import_cleanly(client_for, importer, firm_user, 
     # the other two templates carry the same example: the firm already has it
     for fmt in ("xlsx", "json"):
         _r, job = importer(firm_user, downloaded[fmt], kind=kind, name=f"t.{fmt}")
-        assert (job["status"], job["created"], job["unchanged"], job["failed"]) == ("succeeded", 0, 1, 0), fmt
+        assert (job["status"], job["created"], job["unchanged"], job["failed"]) == ("succeeded", 0, 1, 0), (
+            fmt,
+            job["errors"],
+        )
 
 
 def test_unknown_templates_are_404(client_for, firm_user):

@@ -14,8 +14,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from credit.models import CreditLine, Pledge
-from registry.models import Consent, Document, FirmIndicator, ImportJob, User
+from credit.models import CreditLine, Pledge, WebhookDelivery, WebhookEvent, WebhookSubscription
+from registry.models import BankApiKey, Consent, Document, FirmIndicator, ImportJob, User
 from tests.factories.credit import CreditProductFactory
 from tests.factories.registry import AssetFactory, BankFactory, FirmFactory, UserFactory, api_key_for
 from tests.factories.valuation import ValuationFactory
@@ -79,7 +79,7 @@ def build_world() -> World:
         matures_on=timezone.localdate() + timedelta(days=365),
         issued_by="tests",
     )
-    Pledge.objects.create(
+    pledge = Pledge.objects.create(
         credit_line=line,
         asset=asset,
         valuation=valuation,
@@ -105,6 +105,12 @@ def build_world() -> World:
         sha256="1" * 64,
         file=ContentFile(b"title\n", name="a.csv"),
     )
+    webhook = WebhookSubscription.objects.create(
+        bank=bank_live, url="https://bank.example/hooks", events=["credit_line.at_risk"], secret="s" * 64
+    )
+    event = WebhookEvent.objects.create(bank=bank_live, type="credit_line.at_risk", payload={})
+    delivery = WebhookDelivery.objects.create(event=event, subscription=webhook, status="failed", attempts=8)
+    spare_key, _ = BankApiKey.objects.create_key(bank=bank_live, name="matrix")
     FirmIndicator.objects.create(firm=firm_a, year=2025, revenue=1, rd_expense=1, staff_count=1, rd_staff_count=0)
 
     clients: dict[str, APIClient] = {"anon": APIClient()}
@@ -129,6 +135,10 @@ def build_world() -> World:
         "<int:consent_id>": str(consent.pk),
         "<int:valuation_id>": str(pending.pk),
         "<int:credit_line_id>": str(line.pk),
+        "<int:pledge_id>": str(pledge.pk),
+        "<int:webhook_id>": str(webhook.pk),
+        "<int:delivery_id>": str(delivery.pk),
+        "<str:prefix>": spare_key.prefix,
         "<str:uscc>": firm_a.uscc,
         "<int:year>": "2025",
         "<slug:kind>": "patent",

@@ -60,6 +60,23 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/valuation-jobs/<int:job_id>/"): (401, 200, 200, 404, 403, 403, 200, 200),
     ("GET", "/api/v1/valuations/"): (401, 200, 200, 200, 403, 403, 200, 200),
     ("GET", "/api/v1/valuations/<int:valuation_id>/"): (401, 200, 200, 404, 403, 403, 200, 200),
+    ("GET", "/api/v1/credit-lines/<int:credit_line_id>/events/"): (401, 200, 200, 404, 200, 404, 200, 200),
+    ("GET", "/api/v1/credit-lines/<int:credit_line_id>/movements/"): (401, 200, 200, 404, 200, 404, 200, 200),
+    ("POST", "/api/v1/credit-lines/<int:credit_line_id>/draws/"): (401, 403, 403, 403, 400, 404, 403, 403),
+    ("POST", "/api/v1/credit-lines/<int:credit_line_id>/repayments/"): (401, 403, 403, 403, 400, 404, 403, 403),
+    ("POST", "/api/v1/credit-lines/<int:credit_line_id>/close/"): (401, 403, 403, 403, 200, 404, 403, 403),
+    ("POST", "/api/v1/credit-lines/<int:credit_line_id>/margin-check/"): (401, 403, 403, 403, 200, 404, 403, 403),
+    ("GET", "/api/v1/credit/portfolio/"): (401, 403, 403, 403, 200, 200, 403, 403),
+    ("GET", "/api/v1/credit/api-keys/"): (401, 403, 403, 403, 200, 200, 403, 403),
+    ("POST", "/api/v1/credit/api-keys/"): (401, 403, 403, 403, 403, 403, 403, 403),
+    ("DELETE", "/api/v1/credit/api-keys/<str:prefix>/"): (401, 403, 403, 403, 403, 403, 403, 403),
+    ("GET", "/api/v1/pledges/<int:pledge_id>/"): (401, 200, 200, 404, 200, 404, 200, 200),
+    ("PATCH", "/api/v1/pledges/<int:pledge_id>/"): (401, 403, 403, 403, 400, 404, 403, 403),
+    ("GET", "/api/v1/webhooks/"): (401, 403, 403, 403, 200, 200, 403, 403),
+    ("POST", "/api/v1/webhooks/"): (401, 403, 403, 403, 400, 400, 403, 403),
+    ("DELETE", "/api/v1/webhooks/<int:webhook_id>/"): (401, 403, 403, 403, 204, 404, 403, 403),
+    ("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries/"): (401, 403, 403, 403, 200, 404, 403, 403),
+    ("POST", "/api/v1/webhooks/deliveries/<int:delivery_id>/replay/"): (401, 403, 403, 403, 202, 404, 403, 403),
 }
 # fmt: on
 

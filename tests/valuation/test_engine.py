@@ -29,6 +29,9 @@ from valuation.methods import (
 
 AS_OF = date(2026, 6, 30)
 FAST = replace(DEFAULT_PARAMETERS, mc_paths=400)
+ROYALTY_ONLY = replace(
+    FAST, method_weights_by_kind={**FAST.method_weights_by_kind, "patent": {"relief_from_royalty": Decimal(1)}}
+)
 NO_NOISE = replace(DEFAULT_PARAMETERS, cost_quality_sd=Decimal("0"))
 DATA = ValuationInput(
     kind="data",
@@ -113,13 +116,13 @@ class FixedMarket:
 # --- registry and reconciliation --------------------------------------------------------------------------
 
 
-def test_registry_holds_the_first_two_methods():
-    assert set(CALCULATORS) == {ValuationMethod.COST, ValuationMethod.RELIEF_FROM_ROYALTY}
+def test_registry_holds_the_four_methods():
+    assert set(CALCULATORS) == set(ValuationMethod)
     assert all(CALCULATORS[method].method == method for method in CALCULATORS)
 
 
 def test_one_method_has_weight_one_and_is_the_main_method():
-    outcome = value_asset(PATENT, seed=4, params=FAST)
+    outcome = value_asset(PATENT, seed=4, params=ROYALTY_ONLY)
 
     assert outcome.method == "relief_from_royalty"
     assert [figure.weight for figure in outcome.figures] == [Decimal(1)]
@@ -156,7 +159,8 @@ def test_a_second_method_is_reconciled_by_the_kind_weights(monkeypatch):
     assert outcome.explanation["reconciliation"]["weights"] == {"cost": "0.75", "market": "0.25"}
 
 
-def test_a_candidate_without_a_calculator_is_skipped_and_the_weights_renormalised():
+def test_a_candidate_without_a_calculator_is_skipped_and_the_weights_renormalised(monkeypatch):
+    monkeypatch.delitem(CALCULATORS, ValuationMethod.MARKET)
     params = replace(
         NO_NOISE,
         method_weights_by_kind={
@@ -186,7 +190,9 @@ def test_when_no_method_applies_the_message_names_the_missing_data():
         value_asset(bare, seed=1)
     assert caught.value.code == "insufficient_data"
     assert "details.cost" in str(caught.value)
-    assert set(caught.value.reasons) == {"cost"}
+    assert set(caught.value.reasons) == {"cost", "income", "market"}
+    assert "details.income" in caught.value.reasons["income"]
+    assert "details.comparables" in caught.value.reasons["market"]
 
 
 @pytest.mark.parametrize("seed", [-1, 2**63, True, "7"])
@@ -204,7 +210,8 @@ def test_outcome_is_rounded_versioned_and_json_ready(inp):
 
     assert {amount.as_tuple().exponent for amount in (outcome.value, outcome.low, outcome.high)} == {-2}
     assert (outcome.currency, outcome.seed) == ("CNY", 12345)
-    assert (outcome.parameter_set, outcome.engine_version) == ("2026.1", ENGINE_VERSION)
+    assert (outcome.parameter_set, outcome.engine_version) == ("2026.2", ENGINE_VERSION)
+    assert ENGINE_VERSION == "1.1.0"
     json.dumps(outcome.inputs)
     json.dumps(outcome.explanation)
     explanation = outcome.explanation
@@ -214,9 +221,12 @@ def test_outcome_is_rounded_versioned_and_json_ready(inp):
     assert "P90" in explanation["percentiles"]["high"]
     method = explanation["methods"][outcome.method]
     assert method["formula"] == CALCULATORS[ValuationMethod(outcome.method)].formula
-    assert method["value"] == f"{outcome.value:f}"
+    main = next(figure for figure in outcome.figures if figure.method.value == outcome.method)
+    assert method["value"] == f"{main.value:f}"
     assert method["mc_paths"] == 400
     assert method["point_value"]
+    assert 2 <= len(method["main_drivers"]) <= 4
+    assert explanation["methods_run"] == [figure.method.value for figure in outcome.figures]
 
 
 def test_inputs_hold_only_the_normalised_fields_the_methods_use():
@@ -262,7 +272,7 @@ def test_fingerprint_changes_with_any_part_of_the_result():
 
     assert outcome_fingerprint(replace(outcome, value=outcome.value + Decimal("0.01"))) != base
     assert outcome_fingerprint(replace(outcome, seed=2)) != base
-    assert outcome_fingerprint(replace(outcome, parameter_set="2026.2")) != base
+    assert outcome_fingerprint(replace(outcome, parameter_set="2026.3")) != base
 
 
 def test_derive_seed_is_stable_across_key_order_and_types():
@@ -299,7 +309,7 @@ def test_derive_seed_ignores_key_order(inputs, key):
 
 def test_default_parameters_follow_the_domain_defaults():
     p = DEFAULT_PARAMETERS
-    assert p.version == "2026.1"
+    assert p.version == "2026.2"
     assert p.discount_rate_by_kind == {
         "data": Decimal("0.12"),
         "patent": Decimal("0.14"),
@@ -310,6 +320,18 @@ def test_default_parameters_follow_the_domain_defaults():
     assert p.default_royalty_range == (Decimal("0.03"), Decimal("0.05"))
     assert p.legal_term_years_by_patent_type == {"invention": 20, "utility_model": 10, "design": 15}
     assert (p.tax_rate, p.mc_paths, p.software_term_years) == (Decimal("0.25"), 2000, 50)
+    assert p.method_weights_by_kind["data"] == {
+        "cost": Decimal("0.4"),
+        "income": Decimal("0.4"),
+        "market": Decimal("0.2"),
+    }
+    assert p.method_weights_by_kind["patent"] == {
+        "relief_from_royalty": Decimal("0.6"),
+        "income": Decimal("0.3"),
+        "market": Decimal("0.1"),
+    }
+    assert (p.market_min_comparables, p.market_price_index_at_valuation) == (2, Decimal("100"))
+    assert p.ip_profit_share_range == (Decimal("0.25"), Decimal("0.33"))
 
 
 def test_parameters_round_trip_through_json_and_pickle():
@@ -319,6 +341,24 @@ def test_parameters_round_trip_through_json_and_pickle():
     assert Parameters.from_dict(stored) == DEFAULT_PARAMETERS
     restored = pickle.loads(pickle.dumps(DEFAULT_PARAMETERS))  # noqa: S301, RUF100 - our own bytes
     assert restored == DEFAULT_PARAMETERS
+    assert stored["ip_profit_share_range"] == ["0.25", "0.33"]
+    assert stored["market_min_comparables"] == 2
+
+
+def test_a_parameter_set_stored_before_the_new_fields_still_loads():
+    # a 2026.1 set was stored without the market / income fields: they take their defaults
+    new_fields = {
+        "market_min_comparables",
+        "market_price_index_at_valuation",
+        "market_dispersion_floor",
+        "ip_profit_share_range",
+        "ip_profit_margin",
+        "share_rate_spread",
+    }
+    old = {k: v for k, v in DEFAULT_PARAMETERS.as_dict().items() if k not in new_fields} | {"version": "2026.1"}
+
+    restored = Parameters.from_dict(json.loads(json.dumps(old)))
+    assert restored == replace(DEFAULT_PARAMETERS, version="2026.1")
 
 
 def test_parameters_are_immutable_and_refuse_floats():

@@ -5,12 +5,13 @@ value adjustment coefficient, is ``Q / 100`` where Q is the equal-weight mean of
 dimensions present in ``details["quality"]`` (``params.default_quality_score`` when none is given).
 
 Uncertainty: delta is an estimate, so each path draws ``delta_path = clip(delta x (1 + e), 0, 1)`` with
-``e ~ Normal(0, params.cost_quality_sd)`` and values ``C x delta_path``.
+``e = params.cost_quality_sd x z`` (z the asset's standard-normal ``quality`` variate, shared with the market
+approach's X_quality) and values ``C x delta_path``. Vectorised over assets and paths (``simulate_batch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from valuation.methods.types import (
     MethodFigure,
     ValuationInput,
     ValuationMethod,
+    Variates,
     money_str,
     number_str,
     percentiles,
@@ -119,15 +121,30 @@ class CostCalculator:
         return basis.point_value
 
     def simulate(self, basis: CostBasis, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        errors = rng.standard_normal(params.mc_paths) * float(params.cost_quality_sd)
-        coefficients = np.clip(float(basis.coefficient) * (1.0 + errors), 0.0, 1.0)
-        return float(basis.total) * coefficients
+        """One asset's simulated values (shape ``(paths,)``), from ``rng``'s variates."""
+        return self.simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
+
+    # --- batch interface (see types.BatchCalculator) ---
+
+    def prepare(self, inp: ValuationInput, params: Parameters) -> CostBasis | str:
+        if inp.kind != "data":
+            return f"the cost approach is for data assets, not {inp.kind}"
+        return cost_basis(inp, params)
+
+    def simulate_batch(self, bases: Sequence[CostBasis], params: Parameters, variates: Variates) -> np.ndarray:
+        coefficient = np.asarray([float(basis.coefficient) for basis in bases], dtype=float)
+        total = np.asarray([float(basis.total) for basis in bases], dtype=float)
+        errors = variates.quality * float(params.cost_quality_sd)
+        coefficients = np.clip(coefficient[:, None] * (1.0 + errors), 0.0, 1.0)
+        return total[:, None] * coefficients
 
     def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
         basis = cost_basis(inp, params)
         if isinstance(basis, str):
             raise ValueError(basis)
-        low, value, high = percentiles(self.simulate(basis, params, rng))
+        return self.figure(basis, params, *percentiles(self.simulate(basis, params, rng)))
+
+    def figure(self, basis: CostBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal) -> MethodFigure:
         if basis.quality_from_details:
             missing = [name for name in QUALITY_DIMENSIONS if name not in basis.scores]
             quality_source = f"details.quality: mean of {len(basis.scores)} of 6 GB/T 36344 dimensions" + (
@@ -160,6 +177,7 @@ class CostCalculator:
             high=high,
             weight=Decimal(1),
             drivers=drivers,
+            key_drivers=("cost_total", "quality_score", "value_adjustment_coefficient"),
         )
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,14 +3,23 @@
 ``CALCULATORS`` is the only extension point: a new method is a class with ``applicable``/``compute`` (see
 ``types.Calculator``) registered here under its ``ValuationMethod`` and given a weight per asset kind in
 ``Parameters.method_weights_by_kind``. The kind's candidate methods are the keys of those weights, in order.
+
+``value_assets`` values a batch: each asset's generator (``numpy.random.default_rng(seed)``) draws its
+variates (``types.Variates``, always the same draws whatever the asset's data), then each method simulates
+all the assets it applies to in one numpy computation of shape ``(assets, paths)``
+(``types.BatchCalculator``). An asset's reconciled paths are the weighted sum of its methods' paths, path
+by path, and its low / value / high are their P10 / P50 / P90, so ``low <= value <= high`` by construction.
+``value_asset`` is a batch of one: a batch gives every asset exactly what a single valuation gives.
+A calculator with only ``compute`` (no batch interface) still runs, asset by asset; an asset one of whose
+figures comes from such a calculator is reconciled by the weighted sums of the figures' P10 / P50 / P90.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,30 +28,41 @@ import numpy as np
 
 from common.money import DEFAULT_CURRENCY, quantize, quantize_rate
 from valuation.methods.cost import CostCalculator
+from valuation.methods.income import IncomeCalculator
+from valuation.methods.market import MarketCalculator
 from valuation.methods.parameters import DEFAULT_PARAMETERS, Parameters
 from valuation.methods.royalty import ReliefFromRoyaltyCalculator
 from valuation.methods.types import (
     PERCENTILE_METHOD,
     PERCENTILES,
+    VARIATE_ORDER,
     Calculator,
     MethodFigure,
     ValuationInput,
     ValuationMethod,
     ValuationNotPossible,
     ValuationOutcome,
+    Variates,
     money_str,
     number_str,
+    percentiles_rows,
 )
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 CURRENCY = DEFAULT_CURRENCY
 SEED_BITS = 63
 ZERO = Decimal(0)
 
 CALCULATORS: dict[ValuationMethod, Calculator] = {
     ValuationMethod.COST: CostCalculator(),
+    ValuationMethod.INCOME: IncomeCalculator(),
+    ValuationMethod.MARKET: MarketCalculator(),
     ValuationMethod.RELIEF_FROM_ROYALTY: ReliefFromRoyaltyCalculator(),
 }
+BATCH_INTERFACE = ("prepare", "simulate_batch", "figure")
+# A batch is simulated in blocks of about this many (asset, path) cells, so that its arrays stay in the
+# processor's caches and its memory bounded: one numpy computation per method and block, never per asset.
+BLOCK_ELEMENTS = 1 << 20
 
 
 # --- canonical JSON, seeds and fingerprints ------------------------------------------------------------
@@ -145,14 +165,156 @@ def _check(inp: ValuationInput, seed: int) -> None:
         raise TypeError(f"as_of must be a date, not {type(inp.as_of).__name__}")
 
 
-def _reconcile(figures: list[MethodFigure], kind: str, params: Parameters) -> list[MethodFigure]:
-    """The figures with their weights: the kind's weights renormalised over the methods that applied."""
+def _batch_capable(calculator: Calculator) -> bool:
+    return all(callable(getattr(calculator, name, None)) for name in BATCH_INTERFACE)
+
+
+def _weights(methods: list[ValuationMethod], kind: str, params: Parameters) -> dict[ValuationMethod, Decimal]:
+    """The kind's weights renormalised over the methods that applied (equal weights when they sum to zero)."""
     configured = params.method_weights_by_kind[kind]
-    raw = [configured[figure.method.value] for figure in figures]
+    raw = [configured[method.value] for method in methods]
     total = sum(raw, ZERO)
     if total == 0:
-        raw, total = [Decimal(1)] * len(figures), Decimal(len(figures))
-    return [replace(figure, weight=weight / total) for figure, weight in zip(figures, raw, strict=True)]
+        raw, total = [Decimal(1)] * len(methods), Decimal(len(methods))
+    return {method: weight / total for method, weight in zip(methods, raw, strict=True)}
+
+
+@dataclass
+class _Asset:
+    """One asset of a batch between its preparation and its outcome."""
+
+    position: int
+    inp: ValuationInput
+    seed: int
+    inputs: dict[str, Any]
+    applied: list[ValuationMethod]  # in the kind's candidate order
+    skipped: dict[str, str]
+    bases: dict[ValuationMethod, Any]  # batch calculators: what they simulate
+    figures: dict[ValuationMethod, MethodFigure] = field(default_factory=dict)
+    weights: dict[ValuationMethod, Decimal] = field(default_factory=dict)
+    legacy: bool = False  # a figure came from a calculator without the batch interface
+    row: int = -1  # the asset's row in the batch's variates
+
+
+def _prepare(position: int, inp: ValuationInput, seed: int, params: Parameters) -> _Asset:
+    candidates = candidate_methods(inp.kind, params)
+    asset = _Asset(
+        position=position,
+        inp=inp,
+        seed=seed,
+        inputs=normalise_inputs(inp, params),
+        applied=[],
+        skipped={},
+        bases={},
+    )
+    for method in candidates:
+        calculator = CALCULATORS.get(method)
+        if calculator is None:
+            asset.skipped[method.value] = f"engine {ENGINE_VERSION} has no calculator for the {method.value} method"
+            continue
+        if _batch_capable(calculator):
+            basis = calculator.prepare(inp, params)  # type: ignore[attr-defined]
+            if isinstance(basis, str):
+                asset.skipped[method.value] = basis
+                continue
+            asset.bases[method] = basis
+        else:
+            reason = calculator.applicable(inp, params)
+            if reason is not None:
+                asset.skipped[method.value] = reason
+                continue
+            # A calculator without the batch interface draws from its own fresh generator.
+            asset.figures[method] = calculator.compute(inp, params, np.random.default_rng(seed))
+            asset.legacy = True
+        asset.applied.append(method)
+    if not asset.applied:
+        raise ValuationNotPossible(
+            f"no valuation method applies to this {inp.kind} asset: "
+            + "; ".join(f"{method}: {reason}" for method, reason in asset.skipped.items()),
+            code="insufficient_data",
+            reasons=asset.skipped,
+        )
+    asset.weights = _weights(asset.applied, inp.kind, params)
+    return asset
+
+
+def value_assets(
+    inputs: Sequence[ValuationInput],
+    *,
+    seeds: Sequence[int],
+    params: Parameters = DEFAULT_PARAMETERS,
+) -> list[ValuationOutcome | ValuationNotPossible]:
+    """Value a batch: one outcome per input, in order, or the ``ValuationNotPossible`` that asset met.
+
+    The Monte Carlo is one numpy computation per method over all the assets it applies to (shape
+    ``(assets, paths)``); each asset's variates come from its own ``default_rng(seed)``, so every asset gets
+    exactly what ``value_asset(inp, seed=seed, params=params)`` gives. A bad seed or date raises for the batch.
+    """
+    inputs, seeds = list(inputs), list(seeds)
+    if len(inputs) != len(seeds):
+        raise ValueError(f"value_assets needs one seed per input: {len(inputs)} inputs, {len(seeds)} seeds")
+    for inp, seed in zip(inputs, seeds, strict=True):
+        _check(inp, seed)
+
+    results: list[ValuationOutcome | ValuationNotPossible | None] = [None] * len(inputs)
+    assets: list[_Asset] = []
+    for position, (inp, seed) in enumerate(zip(inputs, seeds, strict=True)):
+        try:
+            assets.append(_prepare(position, inp, seed, params))
+        except ValuationNotPossible as exc:
+            results[position] = exc
+
+    simulated = [asset for asset in assets if asset.bases]
+    reconciled: list[tuple[Decimal, Decimal, Decimal]] = []
+    block = max(1, BLOCK_ELEMENTS // params.mc_paths)
+    for start in range(0, len(simulated), block):
+        reconciled += _simulate_block(simulated[start : start + block], params)
+    for row, asset in enumerate(simulated):
+        asset.row = row
+
+    for asset in assets:
+        pathwise = None if asset.legacy or not asset.bases else reconciled[asset.row]
+        results[asset.position] = _outcome(asset, params, pathwise)
+    return [result for result in results if result is not None]
+
+
+def _simulate_block(block: list[_Asset], params: Parameters) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """Each method's Monte Carlo for the assets of ``block`` at once, shape ``(assets, paths)``; sets the
+    assets' figures and returns the P10 / P50 / P90 of each asset's weighted sum of paths."""
+    paths = params.mc_paths
+    variates = Variates.for_seeds([asset.seed for asset in block], paths)
+    combined = np.zeros((len(block), paths))
+    for method in ValuationMethod:  # a fixed order: the sum of an asset's paths never depends on its batch
+        rows = [row for row, asset in enumerate(block) if method in asset.bases]
+        if not rows:
+            continue
+        group = [block[row] for row in rows]
+        calculator: Any = CALCULATORS[method]
+        values = np.asarray(
+            calculator.simulate_batch([asset.bases[method] for asset in group], params, variates.take(rows)),
+            dtype=float,
+        )
+        if values.shape != (len(group), paths):
+            raise ValueError(f"{method.value}: simulate_batch gave shape {values.shape}, not {(len(group), paths)}")
+        values = np.maximum(values, 0.0)  # a value is never negative, path by path
+        for asset, (low, value, high) in zip(group, percentiles_rows(values), strict=True):
+            asset.figures[method] = calculator.figure(asset.bases[method], params, low, value, high)
+        weights = np.asarray([float(asset.weights[method]) for asset in group], dtype=float)
+        combined[rows] += weights[:, None] * values
+    return percentiles_rows(combined)
+
+
+def value_asset(
+    inp: ValuationInput,
+    *,
+    seed: int,
+    params: Parameters = DEFAULT_PARAMETERS,
+) -> ValuationOutcome:
+    """Value one asset (a batch of one): every applicable method of its kind, reconciled by weight."""
+    [result] = value_assets([inp], seeds=[seed], params=params)
+    if isinstance(result, ValuationNotPossible):
+        raise result
+    return result
 
 
 def _rounded(figure: MethodFigure) -> MethodFigure:
@@ -163,45 +325,27 @@ def _weighted(figures: list[MethodFigure], attr: str) -> Decimal:
     return sum((figure.weight * getattr(figure, attr) for figure in figures), ZERO)
 
 
-def value_asset(
-    inp: ValuationInput,
-    *,
-    seed: int,
-    params: Parameters = DEFAULT_PARAMETERS,
-) -> ValuationOutcome:
-    """Value one asset: every applicable method of its kind, reconciled by weight, rounded at the end."""
-    _check(inp, seed)
-    candidates = candidate_methods(inp.kind, params)
-    inputs = normalise_inputs(inp, params)
-    figures: list[MethodFigure] = []
-    skipped: dict[str, str] = {}
-    for method in candidates:
-        calculator = CALCULATORS.get(method)
-        if calculator is None:
-            skipped[method.value] = f"engine {ENGINE_VERSION} has no calculator for the {method.value} method"
-            continue
-        reason = calculator.applicable(inp, params)
-        if reason is not None:
-            skipped[method.value] = reason
-            continue
-        # Each method draws from its own fresh generator, so its figure does not depend on the others.
-        figures.append(calculator.compute(inp, params, np.random.default_rng(seed)))
-    if not figures:
-        raise ValuationNotPossible(
-            f"no valuation method applies to this {inp.kind} asset: "
-            + "; ".join(f"{method}: {reason}" for method, reason in skipped.items()),
-            code="insufficient_data",
-            reasons=skipped,
-        )
-
-    figures = _reconcile(figures, inp.kind, params)
-    value = quantize(max(ZERO, _weighted(figures, "value")))
-    low = min(value, quantize(max(ZERO, _weighted(figures, "low"))))
-    high = max(value, quantize(max(ZERO, _weighted(figures, "high"))))
+def _outcome(asset: _Asset, params: Parameters, pathwise: tuple[Decimal, Decimal, Decimal] | None) -> ValuationOutcome:
+    figures = [replace(asset.figures[method], weight=asset.weights[method]) for method in asset.applied]
+    if pathwise is not None:
+        p_low, p_value, p_high = pathwise
+    else:
+        p_low, p_value, p_high = (_weighted(figures, name) for name in ("low", "value", "high"))
+    value = quantize(max(ZERO, p_value))
+    low = min(value, quantize(max(ZERO, p_low)))
+    high = max(value, quantize(max(ZERO, p_high)))
     main = max(figures, key=lambda figure: figure.weight).method  # the first of equal weights
     rounded = tuple(_rounded(figure) for figure in figures)
     explanation = _explain(
-        rounded, skipped=skipped, main=main, seed=seed, params=params, value=value, low=low, high=high
+        rounded,
+        skipped=asset.skipped,
+        main=main,
+        seed=asset.seed,
+        params=params,
+        value=value,
+        low=low,
+        high=high,
+        pathwise=pathwise is not None,
     )
     return ValuationOutcome(
         value=value,
@@ -210,13 +354,26 @@ def value_asset(
         currency=CURRENCY,
         method=main.value,
         figures=rounded,
-        skipped=skipped,
-        inputs=inputs,
+        skipped=dict(asset.skipped),
+        inputs=asset.inputs,
         explanation=explanation,
-        seed=seed,
+        seed=asset.seed,
         parameter_set=params.version,
         engine_version=ENGINE_VERSION,
     )
+
+
+PATHWISE_RULE = (
+    "each path's value is the weighted sum of the applicable methods' values on that path (the same "
+    "variates: growth, discount rate, rate, life, quality, market), with the parameter set's weights for the "
+    "asset kind renormalised over the methods that applied; value, low and high are the P50, P10 and P90 of "
+    "those sums, so low <= value <= high; the main method is the one with the largest weight"
+)
+PERCENTILE_RULE = (
+    "value, low and high are the weighted sums of each applicable method's P50, P10 and P90, "
+    "with the parameter set's weights for the asset kind renormalised over the methods "
+    "that applied; the main method is the one with the largest weight"
+)
 
 
 def _explain(
@@ -229,6 +386,7 @@ def _explain(
     value: Decimal,
     low: Decimal,
     high: Decimal,
+    pathwise: bool = False,
 ) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for figure in figures:
@@ -238,31 +396,39 @@ def _explain(
             "high": money_str(figure.high),
             "weight": number_str(quantize_rate(figure.weight)),
             "point_value": figure.drivers.get("point_value", ""),
-            "formula": CALCULATORS[figure.method].formula,
+            "main_drivers": {name: figure.drivers[name] for name in figure.key_drivers if name in figure.drivers},
+            "formula": CALCULATORS[figure.method].formula if figure.method in CALCULATORS else "",
             "mc_paths": int(figure.drivers.get("mc_paths", params.mc_paths)),
             "drivers": dict(figure.drivers),
         }
+    weights = {figure.method.value: number_str(quantize_rate(figure.weight)) for figure in figures}
+    range_text = f"range {money_str(low)} to {money_str(high)} (P{PERCENTILES['low']} to P{PERCENTILES['high']})"
+    if len(figures) == 1:
+        how = f"by the {main.value} method (P{PERCENTILES['value']} of {params.mc_paths} simulated paths)"
+    else:
+        parts = ", ".join(f"{name} {weight}" for name, weight in weights.items())
+        how = (
+            f"reconciled from {parts} (P{PERCENTILES['value']} of the weighted sum of {params.mc_paths} "
+            f"simulated paths); main method {main.value}"
+        )
     explanation: dict[str, Any] = {
-        "summary": (
-            f"{money_str(value)} {CURRENCY} by the {main.value} method "
-            f"(P{PERCENTILES['value']} of {params.mc_paths} simulated paths), range "
-            f"{money_str(low)} to {money_str(high)} (P{PERCENTILES['low']} to P{PERCENTILES['high']})"
-        ),
+        "summary": f"{money_str(value)} {CURRENCY} {how}, {range_text}",
         "method": main.value,
+        "methods_run": [figure.method.value for figure in figures],
         "methods": methods,
         "skipped": dict(skipped),
         "reconciliation": {
-            "rule": (
-                "value, low and high are the weighted sums of each applicable method's P50, P10 and P90, "
-                "with the parameter set's weights for the asset kind renormalised over the methods "
-                "that applied; the main method is the one with the largest weight"
-            ),
-            "weights": {figure.method.value: number_str(quantize_rate(figure.weight)) for figure in figures},
+            "rule": PATHWISE_RULE if pathwise else PERCENTILE_RULE,
+            "weights": weights,
         },
         "monte_carlo": {
             "paths": params.mc_paths,
             "seed": seed,
-            "generator": "numpy.random.default_rng(seed) (PCG64), a fresh generator for each method",
+            "generator": (
+                "numpy.random.default_rng(seed) (PCG64), one generator per asset drawing "
+                f"{params.mc_paths} variates of each of {', '.join(VARIATE_ORDER)} in that order, whatever "
+                "methods apply; the methods share them"
+            ),
         },
         "percentiles": {
             name: (
@@ -278,5 +444,5 @@ def _explain(
     }
     zero_reasons = [f.drivers["zero_value_reason"] for f in figures if "zero_value_reason" in f.drivers]
     if zero_reasons and len(zero_reasons) == len(figures):
-        explanation["zero_value_reason"] = "; ".join(zero_reasons)
+        explanation["zero_value_reason"] = "; ".join(dict.fromkeys(zero_reasons))
     return explanation

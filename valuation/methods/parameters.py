@@ -53,7 +53,29 @@ def _range(value: object, name: str) -> tuple[Decimal, Decimal]:
     return low, high
 
 
-_INT_FIELDS = ("software_term_years", "mc_paths", "economic_life_spread_years", "legacy_design_term_years")
+_INT_FIELDS = (
+    "software_term_years",
+    "mc_paths",
+    "economic_life_spread_years",
+    "legacy_design_term_years",
+    "market_min_comparables",
+)
+_DECIMAL_FIELDS = (
+    "tax_rate",
+    "growth_rate",
+    "growth_sd",
+    "default_quality_score",
+    "cost_quality_sd",
+    "pending_patent_factor",
+    "growth_floor",
+    "discount_rate_spread",
+    "discount_rate_floor",
+    "market_price_index_at_valuation",
+    "market_dispersion_floor",
+    "ip_profit_margin",
+    "share_rate_spread",
+)
+_RANGE_FIELDS = ("default_royalty_range", "ip_profit_share_range")
 
 
 @dataclass(frozen=True)
@@ -68,8 +90,10 @@ class Parameters:
     economic_life_cap_years_by_kind: Mapping[str, int]
     legal_term_years_by_patent_type: Mapping[str, int]
     software_term_years: int
-    default_quality_score: Decimal  # Q (0..100) when a data asset has no quality scores
-    cost_quality_sd: Decimal  # relative standard deviation of the cost approach's quality coefficient
+    default_quality_score: Decimal  # Q (0..100) when a data asset (or a comparable) has no quality scores
+    # relative standard deviation of the quality score Q in the simulation: the cost approach's delta = Q/100
+    # and the market approach's X_quality = Q_subject / Q_comparable move together on a path
+    cost_quality_sd: Decimal
     pending_patent_factor: Decimal
     # kind -> method -> weight; the order of a kind's methods is the order they are tried in
     method_weights_by_kind: Mapping[str, Mapping[str, Decimal]]
@@ -78,10 +102,25 @@ class Parameters:
     growth_floor: Decimal = Decimal("-0.10")  # g after the CAGR cap is never below this
     discount_rate_spread: Decimal = Decimal("0.03")  # i ~ Uniform(i - spread, i + spread)
     discount_rate_floor: Decimal = Decimal("0.05")  # ... floored here
-    economic_life_spread_years: int = 2  # life ~ discrete uniform over [max(1, n - spread), n]
+    # Economic life E on a path ~ Uniform(E - w, E + w), w = min(spread, E / 2), then capped by the remaining
+    # legal life: symmetric around the estimate, never beyond the legal end (engine 1.1; 1.0 drew [n - 2, n]).
+    economic_life_spread_years: int = 2
     # Patent Law 2021 amendment: designs filed before 1 June 2021 keep the old 10-year term.
     legacy_design_term_years: int = 10
     legacy_design_term_filed_before: date = field(default=date(2021, 6, 1))
+    # Market approach (domain.md 1.2): at least this many comparable transactions, or the method is skipped
+    market_min_comparables: int = 2
+    # X_date = index at valuation / the comparable's price_index_at_trade (a comparable without one: 1)
+    market_price_index_at_valuation: Decimal = Decimal("100")
+    # relative standard deviation of the comparables' adjusted prices is never taken below this; a path's
+    # market value = mean x max(0, 1 + dispersion / sqrt(m) x z)
+    market_dispersion_floor: Decimal = Decimal("0.10")
+    # Income approach for patents, trademarks and software (domain.md 2.2): F_t = Rev_t x K_profit x margin
+    # x (1 - tax), K_profit ~ Uniform(profit-share range) (25 % "four-way" to 33 % "three-way" split)
+    ip_profit_share_range: tuple[Decimal, Decimal] = (Decimal("0.25"), Decimal("0.33"))
+    ip_profit_margin: Decimal = Decimal("0.15")  # [A] profit margin turning a profit share into a sales rate
+    # Share variant for data: K on a path ~ Uniform(K x (1 - s), K x (1 + s)), kept within [0, 1] symmetrically
+    share_rate_spread: Decimal = Decimal("0.20")
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -107,18 +146,9 @@ class Parameters:
                 }
             ),
         )
-        set_(self, "default_royalty_range", _range(self.default_royalty_range, "default_royalty_range"))
-        for name in (
-            "tax_rate",
-            "growth_rate",
-            "growth_sd",
-            "default_quality_score",
-            "cost_quality_sd",
-            "pending_patent_factor",
-            "growth_floor",
-            "discount_rate_spread",
-            "discount_rate_floor",
-        ):
+        for name in _RANGE_FIELDS:
+            set_(self, name, _range(getattr(self, name), name))
+        for name in _DECIMAL_FIELDS:
             set_(self, name, _decimal(getattr(self, name), name))
         set_(
             self,
@@ -186,6 +216,16 @@ class Parameters:
             problems.append("legal terms must be at least 1 year")
         if any(w < 0 for by_method in self.method_weights_by_kind.values() for w in by_method.values()):
             problems.append("method weights cannot be negative")
+        if self.market_min_comparables < 1:
+            problems.append("market_min_comparables must be at least 1")
+        if self.market_price_index_at_valuation <= 0:
+            problems.append("market_price_index_at_valuation must be above 0")
+        if self.market_dispersion_floor < 0:
+            problems.append("market_dispersion_floor cannot be negative")
+        if not ZERO <= self.ip_profit_margin <= ONE:
+            problems.append("ip_profit_margin must be in [0, 1]")
+        if not ZERO <= self.share_rate_spread < ONE:
+            problems.append("share_rate_spread must be in [0, 1)")
         if problems:
             raise ValueError("invalid parameters: " + "; ".join(problems))
 
@@ -222,6 +262,12 @@ class Parameters:
             "economic_life_spread_years": self.economic_life_spread_years,
             "legacy_design_term_years": self.legacy_design_term_years,
             "legacy_design_term_filed_before": self.legacy_design_term_filed_before.isoformat(),
+            "market_min_comparables": self.market_min_comparables,
+            "market_price_index_at_valuation": number_str(self.market_price_index_at_valuation),
+            "market_dispersion_floor": number_str(self.market_dispersion_floor),
+            "ip_profit_share_range": rng(self.ip_profit_share_range),
+            "ip_profit_margin": number_str(self.ip_profit_margin),
+            "share_rate_spread": number_str(self.share_rate_spread),
         }
 
     @classmethod
@@ -235,8 +281,9 @@ class Parameters:
         if "royalty_range_by_industry" in values:
             ranges = values["royalty_range_by_industry"]
             values["royalty_range_by_industry"] = {code: tuple(pair) for code, pair in ranges.items()}
-        if "default_royalty_range" in values:
-            values["default_royalty_range"] = tuple(values["default_royalty_range"])
+        for name in _RANGE_FIELDS:
+            if name in values:
+                values[name] = tuple(values[name])
         if isinstance(values.get("legacy_design_term_filed_before"), str):
             cutoff = values["legacy_design_term_filed_before"]
             values["legacy_design_term_filed_before"] = date.fromisoformat(cutoff)
@@ -261,7 +308,7 @@ def _d(text: str) -> Decimal:
 
 
 DEFAULT_PARAMETERS = Parameters(
-    version="2026.1",
+    version="2026.2",
     # domain.md 6: 12 % data, 14 % patents (range 10-20 %); trademarks 13 %, software 14 % [A]
     discount_rate_by_kind={
         "data": _d("0.12"),
@@ -292,11 +339,25 @@ DEFAULT_PARAMETERS = Parameters(
     default_quality_score=_d("60"),
     cost_quality_sd=_d("0.10"),
     pending_patent_factor=_d("0.5"),
+    # Reconciliation [A] (domain.md 1.2: use at least two methods when the data allows); the weights are
+    # renormalised over the methods that apply, and a kind's methods are tried in this order.
     method_weights_by_kind={
-        "data": {ValuationMethod.COST: _d("1")},
-        "patent": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
-        "trademark": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
-        "software": {ValuationMethod.RELIEF_FROM_ROYALTY: _d("1")},
+        "data": {ValuationMethod.COST: _d("0.4"), ValuationMethod.INCOME: _d("0.4"), ValuationMethod.MARKET: _d("0.2")},
+        "patent": {
+            ValuationMethod.RELIEF_FROM_ROYALTY: _d("0.6"),
+            ValuationMethod.INCOME: _d("0.3"),
+            ValuationMethod.MARKET: _d("0.1"),
+        },
+        "trademark": {
+            ValuationMethod.RELIEF_FROM_ROYALTY: _d("0.6"),
+            ValuationMethod.INCOME: _d("0.3"),
+            ValuationMethod.MARKET: _d("0.1"),
+        },
+        "software": {
+            ValuationMethod.RELIEF_FROM_ROYALTY: _d("0.6"),
+            ValuationMethod.INCOME: _d("0.3"),
+            ValuationMethod.MARKET: _d("0.1"),
+        },
     },
     mc_paths=2000,
 )

@@ -20,78 +20,81 @@ Rules (all stated again in each result's drivers):
 * A patent that is lapsed, expired or invalidated, or any asset whose legal protection has ended, is worth
   zero. A pending patent's value is multiplied by ``params.pending_patent_factor``.
 
-Simulation (vectorised over paths): ``g ~ Normal(g, growth_sd)``, ``i ~ Uniform(i - spread, i + spread)``
-floored at ``discount_rate_floor``, ``k ~ Uniform(low, high)``, life ``= n - j`` with j discrete uniform over
-``0..min(spread, floor(n) - 1)`` (for whole n: ``[max(1, n - 2), n]``), so a path's life never exceeds the
-remaining legal life.
+Simulation (vectorised over assets and paths, see ``shared``): ``g ~ Normal(g, growth_sd)``,
+``i ~ Uniform(i - spread, i + spread)`` floored at ``discount_rate_floor``, ``k ~ Uniform(low, high)``, and
+the economic life ``E ~ Uniform(E - w, E + w)`` (E = the kind's economic-life cap, w = min(spread, E / 2))
+capped by the remaining legal life, so a path's life never exceeds the remaining legal life and the median
+path life is the point life n.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from common.money import quantize, quantize_rate
+from common.money import quantize
 from valuation.methods.parameters import Parameters
+from valuation.methods.shared import (
+    IP_KINDS,
+    PATENT_STATUSES,
+    TERMINATED_PATENT_STATUSES,
+    LegalLife,
+    Protection,
+    add_years,
+    column,
+    discount_paths,
+    discounted_paths,
+    discounted_point,
+    growth_and_rate_rule,
+    growth_paths,
+    growth_rule,
+    ip_protection,
+    legal_drivers,
+    legal_life,
+    life_paths,
+    life_simulation_rule,
+    split_history,
+    used_legal_details,
+    years_between,
+)
 from valuation.methods.types import (
     MethodFigure,
     RevenueYear,
     ValuationInput,
     ValuationMethod,
-    invalid,
+    Variates,
     money_str,
     number_str,
     percentiles,
-    read_date,
     read_revenue_history,
 )
 
-ROYALTY_KINDS = ("patent", "trademark", "software")
-TERMINATED_PATENT_STATUSES = ("lapsed", "expired", "invalidated")
-PATENT_STATUSES = ("pending", "valid", *TERMINATED_PATENT_STATUSES)
+ROYALTY_KINDS = IP_KINDS
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
-
-# --- calendar ------------------------------------------------------------------------------------------
-
-
-def add_years(day: date, years: int) -> date:
-    """The same calendar day ``years`` later; 29 February becomes 28 February in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
-def years_between(start: date, end: date) -> Decimal:
-    """Whole years by anniversary plus the day fraction of the next year, to 6 places.
-
-    Zero or negative when ``end`` is not after ``start``.
-    """
-    if end <= start:
-        return quantize_rate(Decimal((end - start).days) / Decimal(365))
-    whole = end.year - start.year
-    if add_years(start, whole) > end:
-        whole -= 1
-    anchor, following = add_years(start, whole), add_years(start, whole + 1)
-    return quantize_rate(whole + Decimal((end - anchor).days) / Decimal((following - anchor).days))
+__all__ = [
+    "PATENT_STATUSES",
+    "ROYALTY_KINDS",
+    "TERMINATED_PATENT_STATUSES",
+    "LegalLife",
+    "ReliefFromRoyaltyCalculator",
+    "RoyaltyBasis",
+    "add_years",
+    "kind_rate_and_cap",
+    "legal_life",
+    "royalty_basis",
+    "simulate",
+    "simulate_batch",
+    "years_between",
+]
 
 
 # --- what the method uses ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LegalLife:
-    end: date
-    remaining_years: Decimal
-    rule: str
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,8 @@ class RoyaltyBasis:
     royalty_range_source: str = ""
     tax_rate: Decimal = ZERO
     discount_rate: Decimal = ZERO
-    life_cap_years: int = 0
-    life_years: Decimal = ZERO  # n, possibly fractional
+    life_cap_years: int = 0  # E, the economic-life estimate (the kind's cap)
+    life_years: Decimal = ZERO  # n = min(E, remaining legal life), possibly fractional
     factor: Decimal = ONE
     factor_rule: str = ""
 
@@ -126,127 +129,40 @@ class RoyaltyBasis:
         """The deterministic value with the central inputs (unrounded)."""
         if self.zero_reason is not None:
             return ZERO
-        total, revenue = ZERO, self.base_revenue
         after_tax_rate = self.royalty_rate * (ONE - self.tax_rate)
-        for t in range(1, math.ceil(self.life_years) + 1):
-            revenue *= ONE + self.growth_rate
-            share = min(ONE, self.life_years - (t - 1))
-            total += revenue * share * after_tax_rate / (ONE + self.discount_rate) ** ((t - 1) + share)
-        return total * self.factor
-
-
-def _required(details: Mapping[str, Any], name: str, why: str) -> str | None:
-    return None if details.get(name) not in (None, "") else f"details.{name} is missing: {why}"
-
-
-def legal_life(inp: ValuationInput, params: Parameters) -> LegalLife | str:
-    """The end of legal protection and the years left at ``inp.as_of``, or what data is missing."""
-    details = inp.details
-    if inp.kind == "patent":
-        why = "the patent's legal term runs from its filing date by type"
-        for name in ("patent_type", "filing_date"):
-            if missing := _required(details, name, why):
-                return missing
-        patent_type = details["patent_type"]
-        filed = read_date(details["filing_date"], "filing_date")
-        if not isinstance(patent_type, str) or patent_type not in params.legal_term_years_by_patent_type:
-            types = ", ".join(params.legal_term_years_by_patent_type)
-            raise invalid("patent_type", f"{patent_type!r} is not one of {types}")
-        term = params.legal_term_years_by_patent_type[patent_type]
-        name = patent_type.replace("_", " ")
-        rule = f"{name} patent: {term} years from the filing date {filed.isoformat()}"
-        if patent_type == "design" and filed < params.legacy_design_term_filed_before:
-            term = params.legacy_design_term_years
-            rule = (
-                f"design patent filed before {params.legacy_design_term_filed_before.isoformat()}: "
-                f"{term} years from the filing date {filed.isoformat()} "
-                f"(Patent Law before the 2021 amendment)"
-            )
-        end = add_years(filed, term)
-    elif inp.kind == "trademark":
-        why = "a trademark's value runs to the end of its registration"
-        if missing := _required(details, "valid_until", why):
-            return missing
-        end = read_date(details["valid_until"], "valid_until")
-        rule = (
-            f"trademark registration valid until {end.isoformat()}; renewal is possible but not certain, "
-            f"so it is not assumed"
-        )
-    elif inp.kind == "software":
-        published = details.get("first_published_on")
-        if published not in (None, ""):
-            base, basis = read_date(published, "first_published_on"), "first publication"
-        else:
-            if missing := _required(
-                details, "completed_on", "software protection runs from first publication or completion"
-            ):
-                return missing
-            base, basis = read_date(details["completed_on"], "completed_on"), "completion (never published)"
-        end = date(base.year + params.software_term_years, 12, 31)
-        rule = (
-            f"software of a legal person: to 31 December of the {params.software_term_years}th year after "
-            f"{basis} on {base.isoformat()}"
-        )
-    else:
-        return f"relief from royalty applies to {', '.join(ROYALTY_KINDS)} assets, not {inp.kind}"
-    return LegalLife(end=end, remaining_years=years_between(inp.as_of, end), rule=rule)
+        present = discounted_point(self.base_revenue, self.growth_rate, self.discount_rate, self.life_years)
+        return present * after_tax_rate * self.factor
 
 
 def _growth(revenue: tuple[RevenueYear, ...], params: Parameters) -> tuple[Decimal, str, Decimal | None]:
-    default = params.growth_rate
-    if len(revenue) < 2:
-        return default, f"one year of revenue: the default growth rate {number_str(default)} is used", None
-    first, last = revenue[0], revenue[-1]
-    if first.amount <= 0:
-        return (
-            default,
-            f"the observed growth is undefined (revenue {first.year} is zero): the default growth "
-            f"rate {number_str(default)} is used",
-            None,
-        )
-    span = last.year - first.year
-    cagr = quantize_rate((last.amount / first.amount) ** (ONE / span) - ONE)
-    growth = max(params.growth_floor, min(default, cagr))
-    rule = (
-        f"g = min(default {number_str(default)}, observed CAGR {first.year}-{last.year} {number_str(cagr)})"
-        f", not below {number_str(params.growth_floor)}: {number_str(growth)}"
-    )
-    return growth, rule, cagr
+    return growth_rule(revenue, params)
 
 
 def royalty_basis(inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str:
     """Everything the method uses, or the reason it cannot be applied. Malformed data raises."""
-    details = inp.details
-    if inp.kind == "patent":
-        status = details.get("legal_status")
-        if status in (None, ""):
-            return "details.legal_status is missing: a patent's value depends on whether it is in force"
-        if status not in PATENT_STATUSES:
-            raise invalid("legal_status", f"{status!r} is not one of {', '.join(PATENT_STATUSES)}")
-        if status in TERMINATED_PATENT_STATUSES:
-            reason = f"the patent is {status}: it no longer confers an exclusive right, so it is worth zero"
-            return RoyaltyBasis(kind=inp.kind, legal=None, zero_reason=reason)
-    life = legal_life(inp, params)
-    if isinstance(life, str):
-        return life
-    if life.remaining_years <= 0:
-        ended = f"legal protection ended on {life.end.isoformat()} ({life.rule})"
-        return RoyaltyBasis(kind=inp.kind, legal=life, zero_reason=f"{ended}, so the asset is worth zero")
+    if inp.kind not in ROYALTY_KINDS:
+        return f"relief from royalty applies to {', '.join(ROYALTY_KINDS)} assets, not {inp.kind}"
+    protection = ip_protection(inp, params)
+    if isinstance(protection, str):
+        return protection
+    if protection.zero_reason is not None:
+        return RoyaltyBasis(kind=inp.kind, legal=protection.legal, zero_reason=protection.zero_reason)
+    life = protection.legal
+    assert life is not None  # noqa: S101 - a protection without a zero reason has a legal life
 
-    history = read_revenue_history(details.get("revenue_history"))
+    history = read_revenue_history(inp.details.get("revenue_history"))
     if not history:
         return (
             "details.revenue_history is missing or empty: relief from royalty needs at least one year of "
             "revenue earned with the asset"
         )
-    revenue = tuple(entry for entry in history if entry.year <= inp.as_of.year)
-    ignored = tuple(entry.year for entry in history if entry.year > inp.as_of.year)
+    revenue, ignored = split_history(history, inp.as_of)
     if not revenue:
         return (
             f"details.revenue_history has no year up to {inp.as_of.year} (the valuation date's year); "
             f"later years are not yet earned"
         )
-    growth, growth_rule, cagr = _growth(revenue, params)
+    growth, rule, cagr = growth_rule(revenue, params)
 
     royalty_range, found = params.royalty_range(inp.industry)
     source = (
@@ -254,24 +170,14 @@ def royalty_basis(inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str
         if found
         else f"default range (industry {inp.industry or '(none)'} has no royalty range)"
     )
-    try:
-        discount = params.discount_rate_by_kind[inp.kind]
-        cap = params.economic_life_cap_years_by_kind[inp.kind]
-    except KeyError as exc:
-        problem = f"parameter set {params.version} has no {exc.args[0]} entry for {inp.kind}"
-        raise ValueError(problem) from None
-
-    factor, factor_rule = ONE, ""
-    if inp.kind == "patent" and details.get("legal_status") == "pending":
-        factor = params.pending_patent_factor
-        factor_rule = f"pending patent: the value is multiplied by {number_str(factor)} (grant not certain)"
+    discount, cap = kind_rate_and_cap(inp.kind, params)
     return RoyaltyBasis(
         kind=inp.kind,
         legal=life,
         revenue=revenue,
         ignored_years=ignored,
         growth_rate=growth,
-        growth_rule=growth_rule,
+        growth_rule=rule,
         observed_cagr=cagr,
         royalty_range=royalty_range,
         royalty_range_source=source,
@@ -279,40 +185,49 @@ def royalty_basis(inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str
         discount_rate=discount,
         life_cap_years=cap,
         life_years=min(Decimal(cap), life.remaining_years),
-        factor=factor,
-        factor_rule=factor_rule,
+        factor=protection.factor,
+        factor_rule=protection.factor_rule,
     )
 
 
-# --- the calculator ---------------------------------------------------------------------------------------
+def kind_rate_and_cap(kind: str, params: Parameters) -> tuple[Decimal, int]:
+    """The kind's discount rate and economic-life cap; a parameter set without them is a configuration error."""
+    try:
+        return params.discount_rate_by_kind[kind], params.economic_life_cap_years_by_kind[kind]
+    except KeyError as exc:
+        problem = f"parameter set {params.version} has no {exc.args[0]} entry for {kind}"
+        raise ValueError(problem) from None
+
+
+# --- simulation ------------------------------------------------------------------------------------------
+
+
+def simulate_batch(bases: Sequence[RoyaltyBasis], params: Parameters, variates: Variates) -> np.ndarray:
+    """The value of each asset (row) and path (column), one numpy computation for the whole batch."""
+    live = [basis.zero_reason is None for basis in bases]
+    base = column([float(b.base_revenue) if ok else 0.0 for b, ok in zip(bases, live, strict=True)])
+    growth = growth_paths(column([float(b.growth_rate) for b in bases]), variates.growth, params)
+    rate = discount_paths(column([float(b.discount_rate) for b in bases]), variates.discount, params)
+    low = column([float(b.royalty_range[0]) for b in bases])
+    high = column([float(b.royalty_range[1]) for b in bases])
+    royalty = low[:, None] + (high - low)[:, None] * variates.rate
+    economic = column([float(b.life_cap_years) if ok else 0.0 for b, ok in zip(bases, live, strict=True)])
+    legal = column(
+        [float(b.legal.remaining_years) if ok and b.legal else 0.0 for b, ok in zip(bases, live, strict=True)]
+    )
+    life = life_paths(economic, legal, variates.life, params)
+    present = discounted_paths(base, growth, rate, life)
+    after_tax = column([1.0 - float(b.tax_rate) for b in bases])
+    factor = column([float(b.factor) if ok else 0.0 for b, ok in zip(bases, live, strict=True)])
+    return present * royalty * after_tax[:, None] * factor[:, None]
 
 
 def simulate(basis: RoyaltyBasis, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-    """The value of each path (numpy, vectorised over paths and years)."""
-    paths = params.mc_paths
-    # Draw in a fixed order and always all of them, so the stream does not depend on the data.
-    normal = rng.standard_normal(paths)
-    uniform_rate = rng.random(paths)
-    uniform_royalty = rng.random(paths)
-    life = float(basis.life_years)
-    shortest = min(params.economic_life_spread_years, max(0, math.floor(life) - 1))
-    shortening = rng.integers(0, shortest, size=paths, endpoint=True)
+    """One asset's simulated values (shape ``(paths,)``), from ``rng``'s variates."""
+    return simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
 
-    growth = np.maximum(float(basis.growth_rate) + float(params.growth_sd) * normal, -1.0)
-    spread = float(params.discount_rate_spread)
-    rate = np.maximum(
-        float(basis.discount_rate) - spread + 2.0 * spread * uniform_rate, float(params.discount_rate_floor)
-    )
-    low, high = float(basis.royalty_range[0]), float(basis.royalty_range[1])
-    royalty = low + (high - low) * uniform_royalty
-    path_life = life - shortening
 
-    years = np.arange(1, math.ceil(life) + 1, dtype=float)  # at most the economic-life cap
-    share = np.clip(path_life[:, None] - (years - 1.0), 0.0, 1.0)
-    revenue = float(basis.base_revenue) * (1.0 + growth[:, None]) ** years
-    discount = (1.0 + rate[:, None]) ** ((years - 1.0) + share)
-    present = (revenue * share / discount).sum(axis=1)
-    return present * royalty * (1.0 - float(basis.tax_rate)) * float(basis.factor)
+# --- the calculator ---------------------------------------------------------------------------------------
 
 
 class ReliefFromRoyaltyCalculator:
@@ -344,11 +259,26 @@ class ReliefFromRoyaltyCalculator:
             raise ValueError(basis)
         return basis.point_value
 
+    # --- batch interface (see types.BatchCalculator) ---
+
+    def prepare(self, inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str:
+        return royalty_basis(inp, params)
+
+    def simulate_batch(self, bases: Sequence[RoyaltyBasis], params: Parameters, variates: Variates) -> np.ndarray:
+        return simulate_batch(bases, params, variates)
+
     def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
         basis = royalty_basis(inp, params)
         if isinstance(basis, str):
             raise ValueError(basis)
-        drivers = self._legal_drivers(basis)
+        if basis.zero_reason is not None:
+            return self.figure(basis, params, ZERO, ZERO, ZERO)
+        return self.figure(basis, params, *percentiles(simulate(basis, params, rng)))
+
+    def figure(
+        self, basis: RoyaltyBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal
+    ) -> MethodFigure:
+        drivers = legal_drivers(Protection(legal=basis.legal))
         if basis.zero_reason is not None:
             drivers.update(
                 {
@@ -364,8 +294,8 @@ class ReliefFromRoyaltyCalculator:
                 high=ZERO,
                 weight=ONE,
                 drivers=drivers,
+                key_drivers=("zero_value_reason",),
             )
-        low, value, high = percentiles(simulate(basis, params, rng))
         drivers.update(
             {
                 "point_value": money_str(quantize(basis.point_value)),
@@ -387,11 +317,8 @@ class ReliefFromRoyaltyCalculator:
                 ),
                 "mc_paths": str(params.mc_paths),
                 "simulation": (
-                    f"g ~ Normal({number_str(basis.growth_rate)}, {number_str(params.growth_sd)}); "
-                    f"i ~ Uniform(i - {number_str(params.discount_rate_spread)}, "
-                    f"i + {number_str(params.discount_rate_spread)}) floored at "
-                    f"{number_str(params.discount_rate_floor)}; k ~ Uniform(range); life ~ n - j, "
-                    f"j discrete uniform over 0..min({params.economic_life_spread_years}, floor(n) - 1)"
+                    f"{growth_and_rate_rule(basis.growth_rate, params)}; k ~ Uniform(range); "
+                    f"{life_simulation_rule(params)}"
                 ),
             }
         )
@@ -402,27 +329,19 @@ class ReliefFromRoyaltyCalculator:
         if basis.factor_rule:
             drivers["pending_patent_factor"] = number_str(basis.factor)
             drivers["pending_rule"] = basis.factor_rule
-        return MethodFigure(method=self.method, value=value, low=low, high=high, weight=ONE, drivers=drivers)
-
-    @staticmethod
-    def _legal_drivers(basis: RoyaltyBasis) -> dict[str, str]:
-        if basis.legal is None:
-            return {}
-        return {
-            "legal_end_date": basis.legal.end.isoformat(),
-            "remaining_legal_life_years": number_str(basis.legal.remaining_years),
-            "legal_life_rule": basis.legal.rule,
-        }
+        return MethodFigure(
+            method=self.method,
+            value=value,
+            low=low,
+            high=high,
+            weight=ONE,
+            drivers=drivers,
+            key_drivers=("base_revenue", "royalty_rate", "discount_rate", "life_years"),
+        )
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""
-        used: dict[str, Any] = {}
-        for name in ("patent_type", "legal_status"):
-            if details.get(name) not in (None, ""):
-                used[name] = str(details[name])
-        for name in ("filing_date", "valid_until", "completed_on", "first_published_on"):
-            if details.get(name) not in (None, ""):
-                used[name] = read_date(details[name], name).isoformat()
+        used = used_legal_details(details)
         history = read_revenue_history(details.get("revenue_history"))
         if history:
             used["revenue_history"] = [{"year": e.year, "amount": money_str(e.amount)} for e in history]

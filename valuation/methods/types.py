@@ -7,8 +7,8 @@ error (``ValuationNotPossible`` with code ``invalid_data``), never silently skip
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -49,6 +49,8 @@ class MethodFigure:
     high: Decimal
     weight: Decimal
     drivers: dict[str, str]
+    # the names of the 2-4 drivers that matter most (keys of ``drivers``), shown first in the explanation
+    key_drivers: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,27 @@ class Calculator(Protocol):
         ...
 
 
+class BatchCalculator(Calculator, Protocol):
+    """A method whose Monte Carlo runs for many assets at once (one numpy computation per method and batch).
+
+    The engine calls ``prepare`` for each asset, then ``simulate_batch`` once for all the assets of a batch
+    the method applies to, then ``figure`` for each of them with the percentiles of its paths. A calculator
+    without these three (only ``Calculator``) still works: the engine calls its ``compute`` asset by asset.
+    """
+
+    def prepare(self, inp: ValuationInput, params: Parameters) -> Any:
+        """Everything the method uses for this asset (its "basis"), or a string: why it cannot apply."""
+        ...
+
+    def simulate_batch(self, bases: Sequence[Any], params: Parameters, variates: Variates) -> np.ndarray:
+        """The simulated values, shape ``(len(bases), paths)``; row a uses row a of every variate array."""
+        ...
+
+    def figure(self, basis: Any, params: Parameters, low: Decimal, value: Decimal, high: Decimal) -> MethodFigure:
+        """The method's figure for one asset from its P10/P50/P90, with the drivers (weight 1)."""
+        ...
+
+
 # --- reading details ---------------------------------------------------------------------------------
 
 
@@ -142,6 +165,29 @@ def read_date(value: object, path: str) -> date:
         except ValueError:
             raise invalid(path, f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
     raise invalid(path, f"{value!r} is not a date")
+
+
+def read_positive(value: object, path: str) -> Decimal:
+    number = read_decimal(value, path)
+    if number <= 0:
+        raise invalid(path, f"must be above zero, not {number}")
+    return number
+
+
+def read_int(value: object, path: str, *, minimum: int = 0) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(path, f"{value!r} is not a whole number")
+    if value < minimum:
+        raise invalid(path, f"must be at least {minimum}, not {value}")
+    return value
+
+
+def read_list(value: object, path: str, what: str) -> Sequence[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
+        raise invalid(path, f"must be a list of {what}")
+    return value
 
 
 def read_mapping(value: object, path: str) -> Mapping[str, Any]:
@@ -209,3 +255,135 @@ def percentiles(values: np.ndarray) -> tuple[Decimal, Decimal, Decimal]:
         method=PERCENTILE_METHOD,
     )
     return decimal_from(float(p_low)), decimal_from(float(p_mid)), decimal_from(float(p_high))
+
+
+def percentiles_rows(values: np.ndarray) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(P10, P50, P90) of each row of ``values`` (shape ``(assets, paths)``), like ``percentiles`` row by row."""
+    table = np.percentile(
+        np.maximum(values, 0.0),
+        [PERCENTILES["low"], PERCENTILES["value"], PERCENTILES["high"]],
+        axis=1,
+        method=PERCENTILE_METHOD,
+    )
+    return [
+        (decimal_from(float(low)), decimal_from(float(mid)), decimal_from(float(high))) for low, mid, high in table.T
+    ]
+
+
+# --- random variates ----------------------------------------------------------------------------------------
+
+# The order in which each asset's generator draws its variates. It never depends on the asset's data or on
+# which methods apply, so a method's figure does not depend on the others, and a batch draws what single
+# valuations draw.
+VARIATE_ORDER = ("growth", "discount", "rate", "life", "quality", "market")
+
+
+class Variates:
+    """The uncertain inputs of every method, one row per asset, one column per simulated path.
+
+    ``growth``, ``quality``, ``market``: standard normal; ``discount``, ``rate``, ``life``: uniform on [0, 1).
+    All the methods of an asset share them: on a path, growth (or the discount rate) is the same uncertain
+    quantity for the income approach and for relief from royalty, so their weighted sum is coherent.
+    ``take(rows)`` selects assets; the selected rows of an array are gathered when first read.
+    """
+
+    __slots__ = ("_arrays", "_rows", "_taken")
+
+    def __init__(
+        self,
+        *,
+        growth: np.ndarray,  # revenue / income growth
+        discount: np.ndarray,  # discount rate
+        rate: np.ndarray,  # royalty rate, profit or revenue share rate
+        life: np.ndarray,  # economic life
+        quality: np.ndarray,  # data quality score (cost delta, market X_quality)
+        market: np.ndarray,  # error of the comparables' mean adjusted price
+    ) -> None:
+        arrays = {
+            "growth": growth,
+            "discount": discount,
+            "rate": rate,
+            "life": life,
+            "quality": quality,
+            "market": market,
+        }
+        shapes = {np.shape(array) for array in arrays.values()}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            raise ValueError(f"variates must all have one shape (assets, paths), not {sorted(shapes)}")
+        self._arrays = {name: np.asarray(array, dtype=float) for name, array in arrays.items()}
+        self._rows: np.ndarray | None = None
+        self._taken: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, paths: int) -> Variates:
+        """One asset's variates (shape ``(1, paths)``), drawn in ``VARIATE_ORDER``."""
+        return cls(
+            growth=rng.standard_normal(paths)[None, :],
+            discount=rng.random(paths)[None, :],
+            rate=rng.random(paths)[None, :],
+            life=rng.random(paths)[None, :],
+            quality=rng.standard_normal(paths)[None, :],
+            market=rng.standard_normal(paths)[None, :],
+        )
+
+    @classmethod
+    def for_seeds(cls, seeds: Sequence[int], paths: int) -> Variates:
+        """Rows of ``Variates.draw(numpy.random.default_rng(seed), paths)``, one per seed."""
+        arrays = {name: np.empty((len(seeds), paths)) for name in VARIATE_ORDER}
+        for row, seed in enumerate(seeds):
+            rng = np.random.default_rng(seed)
+            arrays["growth"][row] = rng.standard_normal(paths)
+            arrays["discount"][row] = rng.random(paths)
+            arrays["rate"][row] = rng.random(paths)
+            arrays["life"][row] = rng.random(paths)
+            arrays["quality"][row] = rng.standard_normal(paths)
+            arrays["market"][row] = rng.standard_normal(paths)
+        return cls(**arrays)
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Variates:
+        """The variates of the assets at ``rows`` (in that order)."""
+        index = np.asarray(rows, dtype=np.intp)
+        view = Variates.__new__(Variates)
+        view._arrays = self._arrays
+        view._rows = index if self._rows is None else self._rows[index]
+        view._taken = {}
+        return view
+
+    def _get(self, name: str) -> np.ndarray:
+        if self._rows is None:
+            return self._arrays[name]
+        if name not in self._taken:
+            self._taken[name] = np.ascontiguousarray(self._arrays[name][self._rows])
+        return self._taken[name]
+
+    @property
+    def growth(self) -> np.ndarray:
+        return self._get("growth")
+
+    @property
+    def discount(self) -> np.ndarray:
+        return self._get("discount")
+
+    @property
+    def rate(self) -> np.ndarray:
+        return self._get("rate")
+
+    @property
+    def life(self) -> np.ndarray:
+        return self._get("life")
+
+    @property
+    def quality(self) -> np.ndarray:
+        return self._get("quality")
+
+    @property
+    def market(self) -> np.ndarray:
+        return self._get("market")
+
+    @property
+    def assets(self) -> int:
+        return int(self._arrays["growth"].shape[0] if self._rows is None else self._rows.shape[0])
+
+    @property
+    def paths(self) -> int:
+        return int(self._arrays["growth"].shape[1])

@@ -28,24 +28,60 @@ def _details(kind: str, serial: int, rng: random.Random) -> tuple[dict[str, Any]
         year = 2014 + serial % 11
         number = patent_number_build(f"{year}{rng.choice('12')}{serial % 10_000_000:07d}")
         ptype = "invention" if number[4] == "1" else "utility_model"
-        return ({"number": number, "patent_type": ptype, "filing_date": f"{year}-05-10", "legal_status": "valid",
-                 "grant_date": f"{year + 1}-11-02", "claims": rng.randrange(3, 30), "revenue_history": _revenue(rng)},
-                f"patent:{number}")
+        return (
+            {
+                "number": number,
+                "patent_type": ptype,
+                "filing_date": f"{year}-05-10",
+                "legal_status": "valid",
+                "grant_date": f"{year + 1}-11-02",
+                "claims": rng.randrange(3, 30),
+                "revenue_history": _revenue(rng),
+            },
+            f"patent:{number}",
+        )
     if kind == "trademark":
         number = f"{60_000_000 + serial}"
-        return ({"number": number, "nice_classes": [9, 42], "valid_until": f"{2027 + serial % 8}-06-30",
-                 "revenue_history": _revenue(rng)}, f"trademark:{number}")
+        return (
+            {
+                "number": number,
+                "nice_classes": [9, 42],
+                "valid_until": f"{2027 + serial % 8}-06-30",
+                "revenue_history": _revenue(rng),
+            },
+            f"trademark:{number}",
+        )
     if kind == "software":
         number = f"{2015 + serial % 10}SR{serial % 10_000_000:07d}"
-        return ({"registration_number": number, "version": "V2.0", "completed_on": f"{2015 + serial % 10}-03-01",
-                 "revenue_history": _revenue(rng)}, f"software:{number}")
+        return (
+            {
+                "registration_number": number,
+                "version": "V2.0",
+                "completed_on": f"{2015 + serial % 10}-03-01",
+                "revenue_history": _revenue(rng),
+            },
+            f"software:{number}",
+        )
     cost = {k: f"{rng.randrange(10_000, 2_000_000)}.00" for k in ("acquisition", "processing", "storage", "labor")}
-    quality = {k: str(rng.randrange(55, 98)) for k in ("normativity", "completeness", "accuracy", "consistency",
-                                                        "timeliness", "accessibility")}
-    return ({"description": "Synthetic operational data set", "category": "industrial_iot", "source": "self_generated",
-             "record_count": rng.randrange(10_000, 50_000_000), "update_frequency": "daily",
-             "security_level": "general", "rights": ["holding", "processing_use"], "quality": quality, "cost": cost,
-             "revenue_history": _revenue(rng)}, None)
+    quality = {
+        k: str(rng.randrange(55, 98))
+        for k in ("normativity", "completeness", "accuracy", "consistency", "timeliness", "accessibility")
+    }
+    return (
+        {
+            "description": "Synthetic operational data set",
+            "category": "industrial_iot",
+            "source": "self_generated",
+            "record_count": rng.randrange(10_000, 50_000_000),
+            "update_frequency": "daily",
+            "security_level": "general",
+            "rights": ["holding", "processing_use"],
+            "quality": quality,
+            "cost": cost,
+            "revenue_history": _revenue(rng),
+        },
+        None,
+    )
 
 
 class Command(BaseCommand):
@@ -68,11 +104,18 @@ class Command(BaseCommand):
         offset = Firm.objects.count()
         firm_count = opts["firms"] or max(1, n // 20)
         with transaction.atomic():
-            firms = Firm.objects.bulk_create([
-                Firm(uscc=uscc_build(f"91420100MB{offset + i:07d}"), name=f"合成企业{offset + i}",
-                     region_code="420100", industry_id=industries[i % len(industries)])
-                for i in range(firm_count)
-            ], batch_size=5000)
+            firms = Firm.objects.bulk_create(
+                [
+                    Firm(
+                        uscc=uscc_build(f"91420100MB{offset + i:07d}"),
+                        name=f"合成企业{offset + i}",
+                        region_code="420100",
+                        industry_id=industries[i % len(industries)],
+                    )
+                    for i in range(firm_count)
+                ],
+                batch_size=5000,
+            )
             firms = list(Firm.objects.filter(uscc__in=[f.uscc for f in firms]).only("pk"))
             start = Asset.objects.count() + 1
             for base in range(0, n, 5000):
@@ -82,13 +125,28 @@ class Command(BaseCommand):
                     kind = KINDS[i % len(KINDS)]
                     details, identifier = _details(kind, serial, rng)
                     title = f"Synthetic {kind} {serial}"
-                    batch.append(Asset(firm=firms[i % len(firms)], kind=kind, title=title, status="approved",
-                                       version=1, approved_version=1, details=details, identifier=identifier,
-                                       content_hash=content_hash(kind=kind, title=title, details=details)))
+                    batch.append(
+                        Asset(
+                            firm=firms[i % len(firms)],
+                            kind=kind,
+                            title=title,
+                            status="approved",
+                            version=1,
+                            approved_version=1,
+                            details=details,
+                            identifier=identifier,
+                            content_hash=content_hash(kind=kind, title=title, details=details),
+                        )
+                    )
                 Asset.objects.bulk_create(batch, batch_size=5000)
-                created = Asset.objects.filter(title__in=[a.title for a in batch]).values_list("pk", "title",
-                                                                                             "details", "identifier")
+                created = Asset.objects.filter(title__in=[a.title for a in batch]).values_list(
+                    "pk", "title", "details", "identifier"
+                )
                 AssetVersion.objects.bulk_create(
-                    [AssetVersion(asset_id=pk, number=1, title=t, details=d, identifier=ident, change="created")
-                     for pk, t, d, ident in created], batch_size=5000)
+                    [
+                        AssetVersion(asset_id=pk, number=1, title=t, details=d, identifier=ident, change="created")
+                        for pk, t, d, ident in created
+                    ],
+                    batch_size=5000,
+                )
         self.stdout.write(f"{firm_count} firms and {n} approved assets created")
