@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from common.money import decimal_from, quantize, quantize_rate
+from valuation.methods.parameters import parse_decimal, parse_int
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -151,30 +152,6 @@ def _require_decimal(value: object, name: str) -> None:
 # --- parameters -------------------------------------------------------------------------------------------
 
 
-def _decimal(value: object, name: str) -> Decimal:
-    """A parameter from a Decimal, a string or an int; floats are refused (binary noise)."""
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"parameter {name}: {value!r} is not a decimal number") from None
-    elif isinstance(value, int) and not isinstance(value, bool):
-        result = Decimal(value)
-    else:
-        raise TypeError(f"parameter {name} must be a Decimal, a string or an int, not {type(value).__name__}")
-    if not result.is_finite():
-        raise ValueError(f"parameter {name} must be finite, not {result}")
-    return result
-
-
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"parameter {name} must be an int, not {type(value).__name__}")
-    return value
-
-
 def _num_str(number: Decimal) -> str:
     """The shortest exact decimal string: ``0.15``, ``20000000``, ``85``."""
     if number == 0:
@@ -224,7 +201,7 @@ class InnovationParameters:
                 raise ValueError(f"parameter weights_by_stage.{stage}: unknown indicators {', '.join(unknown)}")
             weights[str(stage)] = MappingProxyType(
                 {
-                    code: _decimal(by_code[code], f"weights_by_stage.{stage}.{code}")
+                    code: parse_decimal(by_code[code], f"weights_by_stage.{stage}.{code}")
                     for code in INDICATOR_CODES
                     if code in by_code
                 }
@@ -238,7 +215,7 @@ class InnovationParameters:
             "bonus_points",
             MappingProxyType(
                 {
-                    code: _decimal(self.bonus_points[code], f"bonus_points.{code}")
+                    code: parse_decimal(self.bonus_points[code], f"bonus_points.{code}")
                     for code in BONUS_CODES
                     if code in self.bonus_points
                 }
@@ -252,13 +229,15 @@ class InnovationParameters:
             "startup_revenue_below",
             "mature_revenue_from",
         ):
-            set_(self, name, _decimal(getattr(self, name), name))
+            set_(self, name, parse_decimal(getattr(self, name), name))
         for name in ("startup_age_below_years", "mature_age_from_years"):
-            _int(getattr(self, name), name)
+            parse_int(getattr(self, name), name)
         set_(
             self,
             "tier_cutoffs",
-            tuple((str(tier), _decimal(points, f"tier_cutoffs.{tier}")) for tier, points in list(self.tier_cutoffs)),
+            tuple(
+                (str(tier), parse_decimal(points, f"tier_cutoffs.{tier}")) for tier, points in list(self.tier_cutoffs)
+            ),
         )
         set_(self, "notes", MappingProxyType({str(k): str(v) for k, v in self.notes.items()}))
         self._check()

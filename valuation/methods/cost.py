@@ -20,6 +20,7 @@ import numpy as np
 
 from common.money import quantize, quantize_rate
 from valuation.methods.parameters import Parameters
+from valuation.methods.shared import BasisCalculator
 from valuation.methods.types import (
     MethodFigure,
     ValuationInput,
@@ -27,7 +28,6 @@ from valuation.methods.types import (
     Variates,
     money_str,
     number_str,
-    percentiles,
     read_mapping,
     read_money,
     read_score,
@@ -97,7 +97,11 @@ def cost_basis(inp: ValuationInput, params: Parameters) -> CostBasis | str:
     )
 
 
-class CostCalculator:
+def _kind_reason(inp: ValuationInput) -> str | None:
+    return None if inp.kind == "data" else f"the cost approach is for data assets, not {inp.kind}"
+
+
+class CostCalculator(BasisCalculator[CostBasis]):
     method = ValuationMethod.COST
     detail_fields = ("cost", "quality")
     formula = (
@@ -107,42 +111,23 @@ class CostCalculator:
         "Simulation: delta varies by a normal relative error and is kept within [0, 1]."
     )
 
-    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
-        if inp.kind != "data":
-            return f"the cost approach is for data assets, not {inp.kind}"
-        basis = cost_basis(inp, params)
-        return basis if isinstance(basis, str) else None
-
-    def point_value(self, inp: ValuationInput, params: Parameters) -> Decimal:
-        """The deterministic value ``C x delta`` (unrounded)."""
-        basis = cost_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        return basis.point_value
-
-    def simulate(self, basis: CostBasis, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        """One asset's simulated values (shape ``(paths,)``), from ``rng``'s variates."""
-        return self.simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
-
-    # --- batch interface (see types.BatchCalculator) ---
-
-    def prepare(self, inp: ValuationInput, params: Parameters) -> CostBasis | str:
-        if inp.kind != "data":
-            return f"the cost approach is for data assets, not {inp.kind}"
+    def basis(self, inp: ValuationInput, params: Parameters) -> CostBasis | str:
         return cost_basis(inp, params)
 
-    def simulate_batch(self, bases: Sequence[CostBasis], params: Parameters, variates: Variates) -> np.ndarray:
+    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
+        reason = _kind_reason(inp)
+        return reason if reason is not None else super().applicable(inp, params)
+
+    def prepare(self, inp: ValuationInput, params: Parameters) -> CostBasis | str:
+        reason = _kind_reason(inp)
+        return reason if reason is not None else super().prepare(inp, params)
+
+    def simulate_basis_batch(self, bases: Sequence[CostBasis], params: Parameters, variates: Variates) -> np.ndarray:
         coefficient = np.asarray([float(basis.coefficient) for basis in bases], dtype=float)
         total = np.asarray([float(basis.total) for basis in bases], dtype=float)
         errors = variates.quality * float(params.cost_quality_sd)
         coefficients = np.clip(coefficient[:, None] * (1.0 + errors), 0.0, 1.0)
         return total[:, None] * coefficients
-
-    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
-        basis = cost_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        return self.figure(basis, params, *percentiles(self.simulate(basis, params, rng)))
 
     def figure(self, basis: CostBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal) -> MethodFigure:
         if basis.quality_from_details:
@@ -170,15 +155,8 @@ class CostCalculator:
                 f"{number_str(params.cost_quality_sd)}); V_path = C x delta_path"
             ),
         }
-        return MethodFigure(
-            method=self.method,
-            value=value,
-            low=low,
-            high=high,
-            weight=Decimal(1),
-            drivers=drivers,
-            key_drivers=("cost_total", "quality_score", "value_adjustment_coefficient"),
-        )
+        key_drivers = ("cost_total", "quality_score", "value_adjustment_coefficient")
+        return self.method_figure(drivers, key_drivers, low, value, high)
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""

@@ -49,6 +49,7 @@ from valuation.methods.parameters import Parameters
 from valuation.methods.royalty import kind_rate_and_cap
 from valuation.methods.shared import (
     IP_KINDS,
+    BasisCalculator,
     Protection,
     column,
     discount_paths,
@@ -73,7 +74,6 @@ from valuation.methods.types import (
     invalid,
     money_str,
     number_str,
-    percentiles,
     read_decimal,
     read_int,
     read_mapping,
@@ -400,7 +400,7 @@ def simulate_batch(bases: Sequence[IncomeBasis], params: Parameters, variates: V
     return present * share * after[:, None]
 
 
-class IncomeCalculator:
+class IncomeCalculator(BasisCalculator[IncomeBasis]):
     method = ValuationMethod.INCOME
     detail_fields = (
         "income",
@@ -422,51 +422,18 @@ class IncomeCalculator:
         "fractional final year counting proportionally."
     )
 
-    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
-        basis = income_basis(inp, params)
-        return basis if isinstance(basis, str) else None
-
-    def point_value(self, inp: ValuationInput, params: Parameters) -> Decimal:
-        """The deterministic value with the central inputs (unrounded)."""
-        basis = income_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        return basis.point_value
-
-    def prepare(self, inp: ValuationInput, params: Parameters) -> IncomeBasis | str:
+    def basis(self, inp: ValuationInput, params: Parameters) -> IncomeBasis | str:
         return income_basis(inp, params)
 
-    def simulate_batch(self, bases: Sequence[IncomeBasis], params: Parameters, variates: Variates) -> np.ndarray:
+    def simulate_basis_batch(self, bases: Sequence[IncomeBasis], params: Parameters, variates: Variates) -> np.ndarray:
         return simulate_batch(bases, params, variates)
-
-    def simulate(self, basis: IncomeBasis, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        return simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
-
-    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
-        basis = income_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        if basis.zero_reason is not None:
-            return self.figure(basis, params, ZERO, ZERO, ZERO)
-        return self.figure(basis, params, *percentiles(self.simulate(basis, params, rng)))
 
     def figure(
         self, basis: IncomeBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal
     ) -> MethodFigure:
         drivers = legal_drivers(basis.protection)
         if basis.zero_reason is not None:
-            drivers.update(
-                {"point_value": money_str(quantize(ZERO)), "zero_value_reason": basis.zero_reason, "mc_paths": "0"}
-            )
-            return MethodFigure(
-                method=self.method,
-                value=ZERO,
-                low=ZERO,
-                high=ZERO,
-                weight=ONE,
-                drivers=drivers,
-                key_drivers=("zero_value_reason",),
-            )
+            return self.zero_figure(drivers, basis.zero_reason)
         drivers.update(
             {
                 "point_value": money_str(quantize(basis.point_value)),
@@ -507,15 +474,7 @@ class IncomeCalculator:
             drivers["ignored_history_years"] = ", ".join(map(str, basis.ignored_years))
         for number, note in enumerate(basis.notes, start=1):
             drivers[f"note_{number}"] = note
-        return MethodFigure(
-            method=self.method,
-            value=value,
-            low=low,
-            high=high,
-            weight=ONE,
-            drivers=drivers,
-            key_drivers=tuple(keys),
-        )
+        return self.method_figure(drivers, tuple(keys), low, value, high)
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""

@@ -37,7 +37,15 @@ import numpy as np
 from common.money import quantize, quantize_rate
 from valuation.methods.cost import read_quality
 from valuation.methods.parameters import Parameters
-from valuation.methods.shared import IP_KINDS, Protection, column, ip_protection, legal_drivers, used_legal_details
+from valuation.methods.shared import (
+    IP_KINDS,
+    BasisCalculator,
+    Protection,
+    column,
+    ip_protection,
+    legal_drivers,
+    used_legal_details,
+)
 from valuation.methods.types import (
     MethodFigure,
     ValuationInput,
@@ -46,7 +54,6 @@ from valuation.methods.types import (
     invalid,
     money_str,
     number_str,
-    percentiles,
     read_date,
     read_list,
     read_mapping,
@@ -243,7 +250,7 @@ def simulate_batch(bases: Sequence[MarketBasis], params: Parameters, variates: V
     return scale[:, None] * path_quality * noise * factor[:, None]
 
 
-class MarketCalculator:
+class MarketCalculator(BasisCalculator[MarketBasis]):
     method = ValuationMethod.MARKET
     detail_fields = (
         "comparables",
@@ -263,51 +270,18 @@ class MarketCalculator:
         "approach."
     )
 
-    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
-        basis = market_basis(inp, params)
-        return basis if isinstance(basis, str) else None
-
-    def point_value(self, inp: ValuationInput, params: Parameters) -> Decimal:
-        """The deterministic value ``mean V_j`` (times the pending factor), unrounded."""
-        basis = market_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        return basis.point_value
-
-    def prepare(self, inp: ValuationInput, params: Parameters) -> MarketBasis | str:
+    def basis(self, inp: ValuationInput, params: Parameters) -> MarketBasis | str:
         return market_basis(inp, params)
 
-    def simulate_batch(self, bases: Sequence[MarketBasis], params: Parameters, variates: Variates) -> np.ndarray:
+    def simulate_basis_batch(self, bases: Sequence[MarketBasis], params: Parameters, variates: Variates) -> np.ndarray:
         return simulate_batch(bases, params, variates)
-
-    def simulate(self, basis: MarketBasis, params: Parameters, rng: np.random.Generator) -> np.ndarray:
-        return simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
-
-    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
-        basis = market_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        if basis.zero_reason is not None:
-            return self.figure(basis, params, ZERO, ZERO, ZERO)
-        return self.figure(basis, params, *percentiles(self.simulate(basis, params, rng)))
 
     def figure(
         self, basis: MarketBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal
     ) -> MethodFigure:
         drivers = legal_drivers(basis.protection)
         if basis.zero_reason is not None:
-            drivers.update(
-                {"point_value": money_str(quantize(ZERO)), "zero_value_reason": basis.zero_reason, "mc_paths": "0"}
-            )
-            return MethodFigure(
-                method=self.method,
-                value=ZERO,
-                low=ZERO,
-                high=ZERO,
-                weight=ONE,
-                drivers=drivers,
-                key_drivers=("zero_value_reason",),
-            )
+            return self.zero_figure(drivers, basis.zero_reason)
         m = len(basis.used)
         drivers.update(
             {
@@ -350,15 +324,7 @@ class MarketCalculator:
         if basis.protection is not None and basis.protection.factor_rule:
             drivers["pending_patent_factor"] = number_str(basis.protection.factor)
             drivers["pending_rule"] = basis.protection.factor_rule
-        return MethodFigure(
-            method=self.method,
-            value=value,
-            low=low,
-            high=high,
-            weight=ONE,
-            drivers=drivers,
-            key_drivers=tuple(keys),
-        )
+        return self.method_figure(drivers, tuple(keys), low, value, high)
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""

@@ -20,8 +20,11 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 
 
-def _decimal(value: object, name: str) -> Decimal:
-    """A parameter Decimal from a Decimal, a string or an int; floats are refused (binary noise)."""
+def parse_decimal(value: object, name: str) -> Decimal:
+    """A parameter Decimal from a Decimal, a string or an int; floats are refused (binary noise).
+
+    Shared with ``valuation.points`` (the innovation parameters): ``name`` is the parameter in the messages.
+    """
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, str):
@@ -38,7 +41,8 @@ def _decimal(value: object, name: str) -> Decimal:
     return result
 
 
-def _int(value: object, name: str) -> int:
+def parse_int(value: object, name: str) -> int:
+    """A parameter int; a bool is refused."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"parameter {name} must be an int, not {type(value).__name__}")
     return value
@@ -47,7 +51,7 @@ def _int(value: object, name: str) -> int:
 def _range(value: object, name: str) -> tuple[Decimal, Decimal]:
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise TypeError(f"parameter {name} must be a (low, high) pair")
-    low, high = _decimal(value[0], f"{name}[0]"), _decimal(value[1], f"{name}[1]")
+    low, high = parse_decimal(value[0], f"{name}[0]"), parse_decimal(value[1], f"{name}[1]")
     if not ZERO <= low <= high <= ONE:
         raise ValueError(f"parameter {name} must satisfy 0 <= low <= high <= 1, not ({low}, {high})")
     return low, high
@@ -131,7 +135,7 @@ class Parameters:
             "discount_rate_by_kind",
             MappingProxyType(
                 {
-                    str(kind): _decimal(rate, f"discount_rate_by_kind.{kind}")
+                    str(kind): parse_decimal(rate, f"discount_rate_by_kind.{kind}")
                     for kind, rate in self.discount_rate_by_kind.items()
                 }
             ),
@@ -149,13 +153,13 @@ class Parameters:
         for name in _RANGE_FIELDS:
             set_(self, name, _range(getattr(self, name), name))
         for name in _DECIMAL_FIELDS:
-            set_(self, name, _decimal(getattr(self, name), name))
+            set_(self, name, parse_decimal(getattr(self, name), name))
         set_(
             self,
             "economic_life_cap_years_by_kind",
             MappingProxyType(
                 {
-                    str(kind): _int(years, f"economic_life_cap_years_by_kind.{kind}")
+                    str(kind): parse_int(years, f"economic_life_cap_years_by_kind.{kind}")
                     for kind, years in self.economic_life_cap_years_by_kind.items()
                 }
             ),
@@ -165,13 +169,13 @@ class Parameters:
             "legal_term_years_by_patent_type",
             MappingProxyType(
                 {
-                    str(kind): _int(years, f"legal_term_years_by_patent_type.{kind}")
+                    str(kind): parse_int(years, f"legal_term_years_by_patent_type.{kind}")
                     for kind, years in self.legal_term_years_by_patent_type.items()
                 }
             ),
         )
         for name in _INT_FIELDS:
-            _int(getattr(self, name), name)
+            parse_int(getattr(self, name), name)
         if not isinstance(self.legacy_design_term_filed_before, date):
             raise TypeError("parameter legacy_design_term_filed_before must be a date")
         valid_methods = {m.value for m in ValuationMethod}
@@ -183,7 +187,7 @@ class Parameters:
                 raise ValueError(f"parameter method_weights_by_kind.{kind}: unknown methods {names}")
             weights[str(kind)] = MappingProxyType(
                 {
-                    str(method): _decimal(weight, f"method_weights_by_kind.{kind}.{method}")
+                    str(method): parse_decimal(weight, f"method_weights_by_kind.{kind}.{method}")
                     for method, weight in by_method.items()
                 }
             )

@@ -42,6 +42,7 @@ from valuation.methods.shared import (
     IP_KINDS,
     PATENT_STATUSES,
     TERMINATED_PATENT_STATUSES,
+    BasisCalculator,
     LegalLife,
     Protection,
     add_years,
@@ -69,7 +70,6 @@ from valuation.methods.types import (
     Variates,
     money_str,
     number_str,
-    percentiles,
     read_revenue_history,
 )
 
@@ -230,7 +230,7 @@ def simulate(basis: RoyaltyBasis, params: Parameters, rng: np.random.Generator) 
 # --- the calculator ---------------------------------------------------------------------------------------
 
 
-class ReliefFromRoyaltyCalculator:
+class ReliefFromRoyaltyCalculator(BasisCalculator[RoyaltyBasis]):
     method = ValuationMethod.RELIEF_FROM_ROYALTY
     detail_fields = (
         "patent_type",
@@ -248,54 +248,18 @@ class ReliefFromRoyaltyCalculator:
         "cap, remaining legal life), a fractional final year counting proportionally."
     )
 
-    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
-        basis = royalty_basis(inp, params)
-        return basis if isinstance(basis, str) else None
-
-    def point_value(self, inp: ValuationInput, params: Parameters) -> Decimal:
-        """The deterministic value with the central inputs (unrounded)."""
-        basis = royalty_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        return basis.point_value
-
-    # --- batch interface (see types.BatchCalculator) ---
-
-    def prepare(self, inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str:
+    def basis(self, inp: ValuationInput, params: Parameters) -> RoyaltyBasis | str:
         return royalty_basis(inp, params)
 
-    def simulate_batch(self, bases: Sequence[RoyaltyBasis], params: Parameters, variates: Variates) -> np.ndarray:
+    def simulate_basis_batch(self, bases: Sequence[RoyaltyBasis], params: Parameters, variates: Variates) -> np.ndarray:
         return simulate_batch(bases, params, variates)
-
-    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
-        basis = royalty_basis(inp, params)
-        if isinstance(basis, str):
-            raise ValueError(basis)
-        if basis.zero_reason is not None:
-            return self.figure(basis, params, ZERO, ZERO, ZERO)
-        return self.figure(basis, params, *percentiles(simulate(basis, params, rng)))
 
     def figure(
         self, basis: RoyaltyBasis, params: Parameters, low: Decimal, value: Decimal, high: Decimal
     ) -> MethodFigure:
         drivers = legal_drivers(Protection(legal=basis.legal))
         if basis.zero_reason is not None:
-            drivers.update(
-                {
-                    "point_value": money_str(quantize(ZERO)),
-                    "zero_value_reason": basis.zero_reason,
-                    "mc_paths": "0",
-                },
-            )
-            return MethodFigure(
-                method=self.method,
-                value=ZERO,
-                low=ZERO,
-                high=ZERO,
-                weight=ONE,
-                drivers=drivers,
-                key_drivers=("zero_value_reason",),
-            )
+            return self.zero_figure(drivers, basis.zero_reason)
         drivers.update(
             {
                 "point_value": money_str(quantize(basis.point_value)),
@@ -329,15 +293,8 @@ class ReliefFromRoyaltyCalculator:
         if basis.factor_rule:
             drivers["pending_patent_factor"] = number_str(basis.factor)
             drivers["pending_rule"] = basis.factor_rule
-        return MethodFigure(
-            method=self.method,
-            value=value,
-            low=low,
-            high=high,
-            weight=ONE,
-            drivers=drivers,
-            key_drivers=("base_revenue", "royalty_rate", "discount_rate", "life_years"),
-        )
+        key_drivers = ("base_revenue", "royalty_rate", "discount_rate", "life_years")
+        return self.method_figure(drivers, key_drivers, low, value, high)
 
     def used_details(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The fields this method reads, normalised and JSON-ready."""

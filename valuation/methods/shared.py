@@ -21,22 +21,37 @@ Simulated paths (numpy, shape ``(assets, paths)``):
   ``n_path = min(E_path, remaining legal life)``. The draw is symmetric around the economic-life estimate E
   and never beyond the legal end, so the median path life is the point life ``n = min(E, legal life)``
   (engine 1.0 drew ``n - j``, j in 0..2, which put the median value well below the point value).
+
+Calculators: ``BasisCalculator`` holds the plumbing every method built on a "basis" shares (``applicable``,
+``point_value``, the batch interface, ``simulate`` and ``compute``); a method gives ``basis``,
+``simulate_basis_batch`` and ``figure``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from common.money import quantize_rate
+from common.money import quantize, quantize_rate
 from valuation.methods.parameters import Parameters
-from valuation.methods.types import RevenueYear, ValuationInput, invalid, number_str, read_date
+from valuation.methods.types import (
+    MethodFigure,
+    RevenueYear,
+    ValuationInput,
+    ValuationMethod,
+    Variates,
+    invalid,
+    money_str,
+    number_str,
+    percentiles,
+    read_date,
+)
 
 IP_KINDS = ("patent", "trademark", "software")
 TERMINATED_PATENT_STATUSES = ("lapsed", "expired", "invalidated")
@@ -312,3 +327,82 @@ def growth_and_rate_rule(growth: Decimal, params: Parameters) -> str:
         f"g ~ Normal({number_str(growth)}, {number_str(params.growth_sd)}); i ~ Uniform(i - {spread}, "
         f"i + {spread}) floored at {number_str(params.discount_rate_floor)}"
     )
+
+
+# --- the calculators' plumbing ------------------------------------------------------------------------------
+
+BasisT = TypeVar("BasisT")
+
+
+class BasisCalculator(Generic[BasisT]):
+    """A ``types.BatchCalculator`` built on a basis: everything the method uses for one asset, or a reason.
+
+    A subclass gives ``method``, ``formula``, ``detail_fields``, ``used_details`` and three hooks: ``basis``
+    (the basis, or a string saying why the method cannot apply; malformed data raises), ``simulate_basis_batch``
+    (the values of each basis (row) and path (column)) and ``figure``. A basis has a ``point_value`` and may have
+    a ``zero_reason``: set, the asset is worth zero and nothing is simulated (see ``zero_figure``).
+    """
+
+    method: ValuationMethod
+    formula: str
+    detail_fields: tuple[str, ...]
+
+    def basis(self, inp: ValuationInput, params: Parameters) -> BasisT | str:
+        raise NotImplementedError
+
+    def simulate_basis_batch(self, bases: Sequence[BasisT], params: Parameters, variates: Variates) -> np.ndarray:
+        raise NotImplementedError
+
+    def figure(self, basis: BasisT, params: Parameters, low: Decimal, value: Decimal, high: Decimal) -> MethodFigure:
+        raise NotImplementedError
+
+    def applicable(self, inp: ValuationInput, params: Parameters) -> str | None:
+        basis = self.basis(inp, params)
+        return basis if isinstance(basis, str) else None
+
+    def point_value(self, inp: ValuationInput, params: Parameters) -> Decimal:
+        """The deterministic value with the central inputs (unrounded)."""
+        basis = self.basis(inp, params)
+        if isinstance(basis, str):
+            raise ValueError(basis)
+        return basis.point_value  # type: ignore[attr-defined]
+
+    # --- batch interface (see types.BatchCalculator) ---
+
+    def prepare(self, inp: ValuationInput, params: Parameters) -> BasisT | str:
+        return self.basis(inp, params)
+
+    def simulate_batch(self, bases: Sequence[BasisT], params: Parameters, variates: Variates) -> np.ndarray:
+        return self.simulate_basis_batch(bases, params, variates)
+
+    def simulate(self, basis: BasisT, params: Parameters, rng: np.random.Generator) -> np.ndarray:
+        """One asset's simulated values (shape ``(paths,)``), from ``rng``'s variates."""
+        return self.simulate_batch([basis], params, Variates.draw(rng, params.mc_paths))[0]
+
+    def compute(self, inp: ValuationInput, params: Parameters, rng: np.random.Generator) -> MethodFigure:
+        basis = self.basis(inp, params)
+        if isinstance(basis, str):
+            raise ValueError(basis)
+        if getattr(basis, "zero_reason", None) is not None:
+            return self.figure(basis, params, ZERO, ZERO, ZERO)
+        return self.figure(basis, params, *percentiles(self.simulate(basis, params, rng)))
+
+    # --- figure helpers ---
+
+    def zero_figure(self, drivers: dict[str, str], zero_reason: str) -> MethodFigure:
+        """The figure of an asset worth zero: ``drivers`` (the legal ones) plus why, nothing simulated."""
+        drivers.update({"point_value": money_str(quantize(ZERO)), "zero_value_reason": zero_reason, "mc_paths": "0"})
+        return self.method_figure(drivers, ("zero_value_reason",), ZERO, ZERO, ZERO)
+
+    def method_figure(
+        self, drivers: dict[str, str], key_drivers: tuple[str, ...], low: Decimal, value: Decimal, high: Decimal
+    ) -> MethodFigure:
+        return MethodFigure(
+            method=self.method,
+            value=value,
+            low=low,
+            high=high,
+            weight=ONE,
+            drivers=drivers,
+            key_drivers=key_drivers,
+        )
