@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from common.audit import Actor, audit_record, system_actor
 from common.exceptions import ApplicationError, InvalidTransition, NotFound, ValidationFailed
+from common.money import quantize
 from credit.errors import (
     AssetAlreadyPledged,
     AssetNotEligible,
@@ -300,7 +301,7 @@ def _line_payload(line: CreditLine) -> dict[str, Any]:
         "credit_line": line.pk,
         "firm": line.firm.uscc,
         "amount": line.amount,
-        "drawn": line.drawn_amount,
+        "drawn": quantize(Decimal(line.drawn_amount), currency=line.currency),
         "currency": line.currency,
         "status": line.status,
         "coverage": line.coverage,

@@ -244,7 +244,8 @@ class AssetOutputSerializer(serializers.Serializer):
     documents = DocumentFileOutputSerializer(many=True, help_text="Evidence files, newest first.")
     marks = serializers.SerializerMethodField(
         help_text="Warnings: lapsed, expired, invalidated, pending, term_ended (patents), expired (trademarks), "
-        "registration_expired, personal_info (data). A marked asset is kept but worth nothing as collateral."
+        "registration_expired, personal_info (data). Rights that ended are valued at zero; the margin watch "
+        "counts lapsed, expired, invalidated, term_ended and registration_expired assets as no cover."
     )
     rejection_reason = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)

@@ -19,6 +19,7 @@ from common.hooks import hooks_fire
 from registry.details import details_validate
 from registry.errors import (
     AssetNotEditable,
+    AssetWrongState,
     FirmAlreadyExists,
     IdentifierAlreadyRegistered,
     SelfReviewForbidden,
@@ -458,6 +459,12 @@ def asset_reject(*, asset: Asset, reviewer: User, reason: str) -> Asset:
 @transaction.atomic
 def asset_retire(*, asset: Asset, actor: Actor, reason: str = "") -> Asset:
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    # ``pledges`` is the reverse side of the credit app's Pledge: read by relation, so registry imports no credit.
+    if asset.pledges.filter(status="active").exists():
+        raise AssetWrongState(
+            _("The asset backs an active credit line; the line must be closed first."),
+            extra={"current_status": asset.status},
+        )
     _asset_transition(asset, Asset.Status.RETIRED, actor=actor, extra={"reason": reason})
     asset.save(update_fields=["status", "updated_at"])
     return asset

@@ -83,12 +83,16 @@ class ParameterSetAdmin(admin.ModelAdmin):
             raise PermissionDenied("This parameter set has been used; copy it to a new version instead.")
         if not change:
             obj.created_by = request.user
+        try:
+            Parameters.from_dict({**obj.data, "version": obj.version})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise PermissionDenied(f"These parameters are not valid: {exc}") from None
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request: HttpRequest, obj: ParameterSet | None = None) -> bool:
         return obj is None or not obj.is_frozen
 
-    @admin.action(description="Copy the selected set as a new version")
+    @admin.action(description="Copy the selected set as a new version", permissions=["add"])
     def copy_as_new_version(self, request: HttpRequest, queryset: QuerySet[ParameterSet]) -> None:
         for source in queryset:
             version = f"{source.version}-{timezone.now():%Y%m%d%H%M%S}"[:32]
@@ -97,7 +101,7 @@ class ParameterSetAdmin(admin.ModelAdmin):
             )
             self.message_user(request, f"Created {version}; edit it, then activate it.", messages.SUCCESS)
 
-    @admin.action(description="Activate the selected set for new valuations")
+    @admin.action(description="Activate the selected set for new valuations", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ParameterSet]) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one set to activate.", messages.ERROR)

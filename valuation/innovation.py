@@ -63,7 +63,7 @@ class InnovationYearOutOfRange(ValidationFailed):
 def innovation_parameters_active() -> InnovationParameterSet:
     """The active parameter set, locked until the caller's transaction ends, and marked used (frozen).
 
-    Migration 0004 installs the defaults of ``valuation.points`` as the active set "2026.1"; should no set be
+    Migration 0003 installs the defaults of ``valuation.points`` as the active set "2026.1"; should no set be
     active (a flushed test database), those defaults become the active set here.
     """
     with transaction.atomic():

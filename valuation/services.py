@@ -492,6 +492,11 @@ def valuation_approve(*, valuation: Valuation, reviewer: User) -> Valuation:
         raise SelfApprovalForbidden(_("You already approved this valuation; a different reviewer must add theirs."))
     if not asset_is_valuable(valuation.asset):
         raise BusinessRuleViolation(_("The asset is no longer approved, so its valuation cannot be approved."))
+    if valuation.asset_version != valuation.asset.approved_version:
+        raise ValuationWrongState(
+            _("This valuation is of version %(v)s, but version %(a)s of the asset is now approved; value that one.")
+            % {"v": valuation.asset_version, "a": valuation.asset.approved_version}
+        )
     ValuationReview.objects.create(valuation=valuation, reviewer=reviewer, decision="approved")
     approvals = ValuationReview.objects.filter(valuation=valuation, decision="approved").count()
     if approvals < valuation.required_approvals:

@@ -21,7 +21,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/assets/<int:asset_id>/documents/"): (401, 200, 200, 404, 403, 403, 200, 200),
     ("POST", "/api/v1/assets/<int:asset_id>/documents/"): (401, 415, 415, 404, 403, 403, 403, 403),
     ("GET", "/api/v1/assets/<int:asset_id>/documents/<int:document_id>/download/"): (401, 200, 200, 404, 403, 403, 200, 200),
-    ("POST", "/api/v1/assets/<int:asset_id>/retire/"): (401, 200, 403, 404, 403, 403, 200, 200),
+    ("POST", "/api/v1/assets/<int:asset_id>/retire/"): (401, 409, 403, 404, 403, 403, 409, 409),  # pledged: 409
     ("GET", "/api/v1/assets/<int:asset_id>/reviews/"): (401, 200, 200, 404, 403, 403, 200, 200),
     ("POST", "/api/v1/assets/<int:asset_id>/submit/"): (401, 409, 409, 404, 403, 403, 403, 403),
     ("GET", "/api/v1/assets/<int:asset_id>/versions/"): (401, 200, 200, 404, 403, 403, 200, 200),
