@@ -46,6 +46,7 @@ lint: install ## ruff, formatting, import contracts and missing migrations
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	@mkdir -p build
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file build/openapi.yaml
 
 format: install ## apply ruff fixes and formatting
