@@ -57,9 +57,9 @@ def collateral_for_firm(*, firm: Firm, product: CreditProduct, asset_ids: list[i
     version (and that version's details)."""
     oldest = timezone.now() - timedelta(days=product.max_valuation_age_days)
     active_pledge = Pledge.objects.filter(asset_id=OuterRef("asset_id"), status=Pledge.Status.ACTIVE)
-    approved_patent_type = AssetVersion.objects.filter(
+    approved_details = AssetVersion.objects.filter(
         asset_id=OuterRef("asset_id"), number=OuterRef("asset_version")
-    ).values("details__patent_type")[:1]
+    ).values("details")[:1]
     qs = (
         Valuation.objects.filter(
             asset__firm=firm,
@@ -69,24 +69,33 @@ def collateral_for_firm(*, firm: Firm, product: CreditProduct, asset_ids: list[i
             computed_at__gte=oldest,
         )
         .exclude(asset__status=Asset.Status.RETIRED)
-        .annotate(is_pledged=Exists(active_pledge), patent_type=Subquery(approved_patent_type))
-        .values("id", "asset_id", "asset__kind", "patent_type", "low", "currency", "is_pledged")
+        .annotate(is_pledged=Exists(active_pledge), approved_details=Subquery(approved_details))
+        .values("id", "asset_id", "asset__kind", "approved_details", "low", "currency", "is_pledged")
         .order_by("asset_id")
     )
     if asset_ids is not None:
         qs = qs.filter(asset_id__in=asset_ids)
-    return [
-        Collateral(
-            asset_id=row["asset_id"],
-            kind=row["asset__kind"],
-            valuation_id=row["id"],
-            low=row["low"],
-            currency=row["currency"],
-            is_pledged=row["is_pledged"],
-            patent_type=row["patent_type"] if row["asset__kind"] == "patent" else None,
+    today = timezone.localdate()
+    collateral = []
+    for row in qs:
+        details = row["approved_details"] or {}
+        if isinstance(details, str):  # some backends hand a JSON subquery back as text
+            details = json.loads(details)
+        # A right that has ended (lapsed, expired, invalidated, past its term or registration) is no cover:
+        # the same rule as the margin watch.
+        worthless = WORTHLESS_MARKS.intersection(asset_marks(kind=row["asset__kind"], details=details, today=today))
+        collateral.append(
+            Collateral(
+                asset_id=row["asset_id"],
+                kind=row["asset__kind"],
+                valuation_id=row["id"],
+                low=Decimal("0.00") if worthless else row["low"],
+                currency=row["currency"],
+                is_pledged=row["is_pledged"],
+                patent_type=details.get("patent_type") if row["asset__kind"] == "patent" else None,
+            )
         )
-        for row in qs
-    ]
+    return collateral
 
 
 def credit_line_qs_for_user(*, user: Any) -> QuerySet[CreditLine]:

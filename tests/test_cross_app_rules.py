@@ -41,3 +41,26 @@ def test_webhook_line_payload_carries_money_as_decimals():
     payload = _line_payload(line)
     assert payload["drawn"] == Decimal("0.00")
     assert str(payload["drawn"]) == "0.00"
+
+
+def test_an_ended_right_is_no_cover_in_the_limit(client_for, bank):
+    from registry.models import AssetVersion
+    from tests.factories.credit import CreditProductFactory
+    from tests.factories.registry import AssetFactory, ConsentFactory, api_key_for, data_details
+
+    firm = FirmFactory()
+    ConsentFactory(firm=firm, bank=bank)
+    product = CreditProductFactory(bank=bank)
+    expired = data_details(
+        registration={"registry": "HB", "number": "R-9", "issued_on": "2020-01-01", "valid_until": "2021-01-01"}
+    )
+    data_asset = AssetFactory(firm=firm, kind="data", details=expired, identifier=None)
+    ValuationFactory(asset=data_asset, low=Decimal("1000000.00"))
+    live = ValuationFactory(asset=AssetFactory(firm=firm), low=Decimal("1000000.00"))
+    assert AssetVersion.objects.filter(asset=data_asset).exists()
+
+    r = client_for(api_key=api_key_for(bank)).get(f"/api/v1/credit/limits/{firm.uscc}/?product={product.code}")
+    lines = {line["asset"]: line for line in r.json()["explanation"]}
+    assert (lines[data_asset.pk]["collateral_value"], lines[data_asset.pk]["amount"]) == ("0.00", "0.00")
+    assert lines[live.asset_id]["amount"] == "250000.00"
+    assert r.json()["limit"] == "250000.00"
