@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from valuation import services
+from valuation import innovation, services
 from valuation.methods import Parameters
 from valuation.models import (
     InnovationParameterSet,
@@ -15,6 +15,7 @@ from valuation.models import (
     ValuationJob,
     ValuationJobItem,
 )
+from valuation.points import InnovationParameters
 
 
 class ValuationJobItemInline(admin.TabularInline):
@@ -112,7 +113,36 @@ class ParameterSetAdmin(admin.ModelAdmin):
 
 @admin.register(InnovationParameterSet)
 class InnovationParameterSetAdmin(admin.ModelAdmin):
+    """Versioned innovation-points parameters; frozen once used: copy to a new version, edit, then activate."""
+
     list_display = ("version", "is_active", "first_used_at", "created_at", "description")
+    actions = ["copy_as_new_version", "activate"]
+
+    def save_model(
+        self, request: HttpRequest, obj: InnovationParameterSet, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change and InnovationParameterSet.objects.filter(pk=obj.pk, first_used_at__isnull=False).exists():
+            raise PermissionDenied("This parameter set has been used; copy it to a new version instead.")
+        try:
+            InnovationParameters.from_dict({**obj.data, "version": obj.version})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise PermissionDenied(f"These parameters are not valid: {exc}") from None
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Copy the selected set as a new version", permissions=["add"])
+    def copy_as_new_version(self, request: HttpRequest, queryset: QuerySet[InnovationParameterSet]) -> None:
+        for source in queryset:
+            version = f"{source.version}-{timezone.now():%Y%m%d%H%M%S}"[:32]
+            innovation.innovation_parameters_create_version(source=source, version=version, actor=request.user.as_actor)
+            self.message_user(request, f"Created {version}; edit it, then activate it.", messages.SUCCESS)
+
+    @admin.action(description="Activate the selected set for new scores", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[InnovationParameterSet]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one set to activate.", messages.ERROR)
+            return
+        chosen = innovation.innovation_parameters_activate(parameter_set=queryset.get(), actor=request.user.as_actor)
+        self.message_user(request, f"{chosen.version} is now active.", messages.SUCCESS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: InnovationParameterSet | None = None) -> list[str]:
         frozen = ["is_active", "created_by", "created_at", "first_used_at"]

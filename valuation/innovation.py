@@ -239,3 +239,39 @@ def innovation_score_as_dict(score: InnovationScore) -> dict[str, Any]:
         "breakdown": stored.get("indicators", []),
         "bonus_items": stored.get("bonus", []),
     }
+
+
+@transaction.atomic
+def innovation_parameters_create_version(
+    *, source: InnovationParameterSet, version: str, actor: Actor, data: dict[str, Any] | None = None
+) -> InnovationParameterSet:
+    """A new version from ``source`` (a used set is never edited in place), validated by the scoring code."""
+    new_data = {**(data if data is not None else source.data), "version": version}
+    InnovationParameters.from_dict(new_data)
+    created = InnovationParameterSet.objects.create(
+        version=version, data=new_data, description=f"From {source.version}"
+    )
+    audit_record(
+        actor=actor,
+        action="innovation_parameter_set.created",
+        object_type="innovation_parameter_set",
+        object_id=created.pk,
+        data={"version": version, "from": source.version},
+    )
+    return created
+
+
+@transaction.atomic
+def innovation_parameters_activate(*, parameter_set: InnovationParameterSet, actor: Actor) -> InnovationParameterSet:
+    InnovationParameters.from_dict(parameter_set.data)
+    InnovationParameterSet.objects.filter(is_active=True).exclude(pk=parameter_set.pk).update(is_active=False)
+    InnovationParameterSet.objects.filter(pk=parameter_set.pk).update(is_active=True)
+    audit_record(
+        actor=actor,
+        action="innovation_parameter_set.activated",
+        object_type="innovation_parameter_set",
+        object_id=parameter_set.pk,
+        data={"version": parameter_set.version},
+    )
+    parameter_set.refresh_from_db()
+    return parameter_set
