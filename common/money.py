@@ -21,6 +21,7 @@ CREDIT_ROUNDING = ROUND_DOWN
 
 _MINOR_UNITS = {"CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "JPY": 0}
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 
 
 class CurrencyMismatch(ValueError):

@@ -13,10 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.audit import system_actor
+from common.money import quantize
 from credit.models import CreditProduct
 from credit.services import product_create
 from registry.identifiers import patent_number_build, uscc_build
-from registry.models import Asset, Bank, Consent, Firm, User
+from registry.models import Asset, Bank, Consent, Firm, FirmIndicator, User
 from registry.services import (
     asset_approve,
     asset_create,
@@ -26,7 +27,8 @@ from registry.services import (
     firm_create,
     user_create,
 )
-from valuation.models import Valuation
+from valuation.innovation import innovation_scores_compute
+from valuation.models import InnovationScore, Valuation
 from valuation.services import valuation_approve, valuation_job_create, valuation_job_run_inline
 
 DEMO_PASSWORDS = {"firm": "demo-firm-2026", "reviewer": "demo-review-2026", "bank": "demo-bank-2026"}
@@ -200,6 +202,7 @@ class Command(BaseCommand):
         banks = [self._bank(spec, actor, created) for spec in BANKS]
         for spec in FIRMS:
             self._firm(spec, actor, reviewers, created)
+        self._indicators(actor)
         self._consent(banks[0])
         summary = ", ".join(f"{n} {k}" for k, n in created.items())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({summary} created)."))
@@ -247,7 +250,50 @@ class Command(BaseCommand):
                 max_term_months=12,
                 max_valuation_age_days=365,
             )
+        if not CreditProduct.objects.filter(bank=bank, code="KNOWLEDGE_VALUE").exists():
+            product_create(
+                bank=bank,
+                actor=actor,
+                code="KNOWLEDGE_VALUE",
+                name="知识价值信用贷（质押加积分）",
+                kind="both",
+                pledge_rates={"patent": "0.25", "trademark": "0.30", "software": "0.20", "data": "0.30"},
+                unsecured_by_tier={
+                    "A": "10000000.00",
+                    "B": "7000000.00",
+                    "C": "5000000.00",
+                    "D": "3000000.00",
+                    "E": "1000000.00",
+                },
+                max_amount=Decimal("20000000.00"),
+                max_term_months=36,
+                max_valuation_age_days=365,
+            )
         return bank
+
+    def _indicators(self, actor: Any) -> None:
+        """Two years of indicators per demo firm, then the innovation points of the latest year."""
+        for index, spec in enumerate(FIRMS):
+            firm = Firm.objects.get(uscc=uscc_build(spec["body"]))
+            for year, amount in ((2024, spec["revenue"][1]), (2025, spec["revenue"][2])):
+                if FirmIndicator.objects.filter(firm=firm, year=year).exists():
+                    continue
+                revenue = Decimal(amount)
+                staff = 80 + 40 * index
+                FirmIndicator.objects.create(
+                    firm=firm,
+                    year=year,
+                    revenue=revenue,
+                    rd_expense=quantize(revenue * Decimal("0.08")),
+                    staff_count=staff,
+                    rd_staff_count=staff // 3 + index,
+                    invention_applications=3 + 2 * index,
+                    pct_applications=index % 3,
+                    tech_contract_turnover=quantize(revenue * Decimal("0.02")),
+                    hightech_product_revenue=quantize(revenue * Decimal("0.6")),
+                )
+        if not InnovationScore.objects.filter(year=2025).exists():
+            innovation_scores_compute(year=2025, actor=actor)
 
     def _firm(self, spec: dict[str, Any], actor: Any, reviewers: list[User], created: dict[str, int]) -> None:
         uscc = uscc_build(spec["body"])
