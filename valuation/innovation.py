@@ -20,6 +20,7 @@ from common.audit import Actor, audit_record
 from common.exceptions import ValidationFailed
 from registry.models import Firm, FirmIndicator
 from valuation.models import InnovationParameterSet, InnovationScore
+from valuation.parameter_sets import parameter_set_copy, parameter_set_make_active
 from valuation.points import (
     DEFAULT_INNOVATION_PARAMETERS,
     Credentials,
@@ -241,37 +242,14 @@ def innovation_score_as_dict(score: InnovationScore) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def innovation_parameters_create_version(
     *, source: InnovationParameterSet, version: str, actor: Actor, data: dict[str, Any] | None = None
 ) -> InnovationParameterSet:
     """A new version from ``source`` (a used set is never edited in place), validated by the scoring code."""
-    new_data = {**(data if data is not None else source.data), "version": version}
-    InnovationParameters.from_dict(new_data)
-    created = InnovationParameterSet.objects.create(
-        version=version, data=new_data, description=f"From {source.version}"
+    return parameter_set_copy(
+        source=source, version=version, data=data, check=InnovationParameters.from_dict, actor=actor
     )
-    audit_record(
-        actor=actor,
-        action="innovation_parameter_set.created",
-        object_type="innovation_parameter_set",
-        object_id=created.pk,
-        data={"version": version, "from": source.version},
-    )
-    return created
 
 
-@transaction.atomic
 def innovation_parameters_activate(*, parameter_set: InnovationParameterSet, actor: Actor) -> InnovationParameterSet:
-    InnovationParameters.from_dict(parameter_set.data)
-    InnovationParameterSet.objects.filter(is_active=True).exclude(pk=parameter_set.pk).update(is_active=False)
-    InnovationParameterSet.objects.filter(pk=parameter_set.pk).update(is_active=True)
-    audit_record(
-        actor=actor,
-        action="innovation_parameter_set.activated",
-        object_type="innovation_parameter_set",
-        object_id=parameter_set.pk,
-        data={"version": parameter_set.version},
-    )
-    parameter_set.refresh_from_db()
-    return parameter_set
+    return parameter_set_make_active(parameter_set=parameter_set, check=InnovationParameters.from_dict, actor=actor)

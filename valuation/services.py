@@ -39,6 +39,7 @@ from valuation.methods import (
     value_assets,
 )
 from valuation.models import ParameterSet, Valuation, ValuationJob, ValuationJobItem, ValuationReview
+from valuation.parameter_sets import parameter_set_copy, parameter_set_make_active
 
 logger = logging.getLogger(__name__)
 
@@ -69,40 +70,17 @@ def parameters_of(parameter_set: ParameterSet) -> Parameters:
     return Parameters.from_dict(parameter_set.data)
 
 
-@transaction.atomic
 def parameter_set_create_version(
     *, source: ParameterSet, version: str, data: dict[str, Any] | None, actor: Actor, user: User | None = None
 ) -> ParameterSet:
     """A new version from ``source`` (a used set is never edited in place). Validated by the engine."""
-    new_data = data if data is not None else source.data
-    Parameters.from_dict({**new_data, "version": version})  # raises on bad parameters
-    created = ParameterSet.objects.create(
-        version=version, data={**new_data, "version": version}, description=f"From {source.version}", created_by=user
+    return parameter_set_copy(
+        source=source, version=version, data=data, check=Parameters.from_dict, actor=actor, user=user
     )
-    audit_record(
-        actor=actor,
-        action="parameter_set.created",
-        object_type="parameter_set",
-        object_id=created.pk,
-        data={"version": version, "from": source.version},
-    )
-    return created
 
 
-@transaction.atomic
 def parameter_set_activate(*, parameter_set: ParameterSet, actor: Actor) -> ParameterSet:
-    Parameters.from_dict(parameter_set.data)
-    ParameterSet.objects.filter(is_active=True).exclude(pk=parameter_set.pk).update(is_active=False)
-    ParameterSet.objects.filter(pk=parameter_set.pk).update(is_active=True)
-    audit_record(
-        actor=actor,
-        action="parameter_set.activated",
-        object_type="parameter_set",
-        object_id=parameter_set.pk,
-        data={"version": parameter_set.version},
-    )
-    parameter_set.refresh_from_db()
-    return parameter_set
+    return parameter_set_make_active(parameter_set=parameter_set, check=Parameters.from_dict, actor=actor)
 
 
 # --- jobs ---------------------------------------------------------------------------------------------------
