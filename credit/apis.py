@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import idempotent
-from common.api.pagination import CursorPagination
+from common.api.pagination import CursorPagination, paginate
 from common.api.problems import problem_responses
 from common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS
 from credit import selectors, services, webhooks
@@ -137,11 +137,9 @@ class ProductListCreateApi(APIView):
         operation_id="credit_product_list", responses={200: ProductSerializer(many=True), **problem_responses(401, 403)}
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            selectors.product_list_for_bank(bank=request.user.acting_bank), request, view=self
+        return paginate(
+            request, self, selectors.product_list_for_bank(bank=request.user.acting_bank), ProductSerializer
         )
-        return paginator.get_paginated_response(ProductSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="credit_product_create",
@@ -238,9 +236,7 @@ class CreditLineListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.credit_line_qs_for_user(user=request.user).prefetch_related("pledges")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CreditLineOutputSerializer(page, many=True).data)
+        return paginate(request, self, qs, CreditLineOutputSerializer)
 
     @extend_schema(
         operation_id="credit_line_issue",
@@ -301,9 +297,7 @@ class PledgeListApi(APIView):
         filters = self.PledgeListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.pledge_list_for_user(user=request.user, status=filters.validated_data.get("status"))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(PledgeOutputSerializer(page, many=True).data)
+        return paginate(request, self, qs, PledgeOutputSerializer)
 
 
 # --- draws, repayments, close ----------------------------------------------------------------------------------
@@ -429,9 +423,7 @@ class CreditLineEventListApi(APIView):
     )
     def get(self, request: Request, credit_line_id: int) -> Response:
         line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.credit_line_events(credit_line=line), request, view=self)
-        return paginator.get_paginated_response(CreditLineEventOutputSerializer(page, many=True).data)
+        return paginate(request, self, selectors.credit_line_events(credit_line=line), CreditLineEventOutputSerializer)
 
 
 class CreditLineMovementListApi(APIView):
@@ -444,9 +436,7 @@ class CreditLineMovementListApi(APIView):
     )
     def get(self, request: Request, credit_line_id: int) -> Response:
         line = selectors.credit_line_get_for_user(user=request.user, credit_line_id=credit_line_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.credit_line_movements(credit_line=line), request, view=self)
-        return paginator.get_paginated_response(MovementOutputSerializer(page, many=True).data)
+        return paginate(request, self, selectors.credit_line_movements(credit_line=line), MovementOutputSerializer)
 
 
 # --- pledges -----------------------------------------------------------------------------------------------------
@@ -529,11 +519,9 @@ class WebhookListCreateApi(APIView):
         operation_id="webhook_list", responses={200: WebhookOutputSerializer(many=True), **problem_responses(401, 403)}
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            webhooks.webhook_qs_for_bank(bank=request.user.acting_bank), request, view=self
+        return paginate(
+            request, self, webhooks.webhook_qs_for_bank(bank=request.user.acting_bank), WebhookOutputSerializer
         )
-        return paginator.get_paginated_response(WebhookOutputSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="webhook_create",
@@ -597,9 +585,7 @@ class WebhookDeliveryListApi(APIView):
     def get(self, request: Request, webhook_id: int) -> Response:
         subscription = webhooks.webhook_get_for_bank(bank=request.user.acting_bank, webhook_id=webhook_id)
         qs = subscription.deliveries.select_related("event").prefetch_related("attempt_log")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(WebhookDeliveryOutputSerializer(page, many=True).data)
+        return paginate(request, self, qs, WebhookDeliveryOutputSerializer)
 
 
 class WebhookDeliveryReplayApi(APIView):

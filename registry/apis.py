@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api.pagination import CursorPagination
+from common.api.pagination import CursorPagination, paginate
 from common.api.problems import problem_responses
 from common.exceptions import Conflict, PermissionDenied, ValidationFailed
 from common.models import AuditEvent
@@ -33,14 +33,6 @@ from registry.permissions import (
     IsFirmUserOrReviewer,
     IsReviewer,
 )
-
-
-def paginate(request: Request, view: APIView, queryset: Any, serializer_class: type) -> Response:
-    paginator = getattr(view, "pagination_class", None) or CursorPagination
-    paginator = paginator()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
 
 # --- auth -------------------------------------------------------------------------------------------
 

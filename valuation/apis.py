@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import idempotent
-from common.api.pagination import CursorPagination
+from common.api.pagination import CursorPagination, paginate
 from common.api.problems import problem_responses
 from common.exceptions import NotFound, PermissionDenied
 from registry.permissions import IsFirmUserOrReviewer, IsReviewer
@@ -89,9 +89,9 @@ class ValuationJobCreateApi(APIView):
         responses={200: ValuationJobOutputSerializer(many=True), **problem_responses(401, 403)},
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.valuation_job_list_for_user(user=request.user), request, view=self)
-        return paginator.get_paginated_response(ValuationJobOutputSerializer(page, many=True).data)
+        return paginate(
+            request, self, selectors.valuation_job_list_for_user(user=request.user), ValuationJobOutputSerializer
+        )
 
     @extend_schema(
         operation_id="valuation_job_create",
@@ -182,9 +182,7 @@ class ValuationListApi(APIView):
         qs = selectors.valuation_list_for_user(
             user=request.user, asset_id=filters.validated_data.get("asset"), status=filters.validated_data.get("status")
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(ValuationOutputSerializer(page, many=True).data)
+        return paginate(request, self, qs, ValuationOutputSerializer)
 
 
 class ValuationDetailApi(APIView):
