@@ -288,7 +288,9 @@ def webhook_deliveries_due(*, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     for delivery_id in due:
-        webhook_delivery_send(delivery_id=delivery_id)
+        # One task each: the sweep stays short (no 5 s timeouts in series) and any worker can take them; a
+        # delivery already claimed by another attempt is skipped by its claim.
+        _enqueue(delivery_id)
     return len(due)
 
 
