@@ -40,6 +40,7 @@ from credit.webhooks import webhook_event_record
 from registry.details import PATENT_TERM_YEARS
 from registry.models import AssetVersion, Bank, BankApiKey, Consent, Firm, User
 from registry.selectors import firm_get_for_bank
+from registry.services import bank_api_key_create, bank_api_key_revoke
 from valuation.innovation import firm_tier
 from valuation.models import Valuation
 
@@ -597,19 +598,10 @@ def valuation_approved_notify(*, valuation_id: int) -> None:
 # --- API keys of banks ------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def api_key_create(*, user: User, name: str, expires_at: datetime | None) -> tuple[BankApiKey, str]:
     bank = user.acting_bank
     assert bank is not None  # noqa: S101  # the API lets bank staff only
-    api_key, key = BankApiKey.objects.create_key(bank=bank, name=name, expiry_date=expires_at)
-    audit_record(
-        actor=user.as_actor,
-        action="bank_api_key.created",
-        object_type="bank_api_key",
-        object_id=api_key.prefix,
-        after={"bank": bank.code, "name": name, "expires_at": expires_at},
-    )
-    return api_key, key
+    return bank_api_key_create(bank=bank, name=name, actor=user.as_actor, expires_at=expires_at)
 
 
 @transaction.atomic
@@ -618,10 +610,7 @@ def api_key_revoke(*, user: User, prefix: str) -> None:
         api_key = BankApiKey.objects.select_for_update().get(bank=user.acting_bank, prefix=prefix)
     except BankApiKey.DoesNotExist:
         raise NotFound(_("API key not found.")) from None
-    if not api_key.revoked:
-        api_key.revoked = True
-        api_key.save(update_fields=["revoked"])
-        audit_record(actor=user.as_actor, action="bank_api_key.revoked", object_type="bank_api_key", object_id=prefix)
+    bank_api_key_revoke(api_key=api_key, actor=user.as_actor)
 
 
 @transaction.atomic

@@ -257,6 +257,9 @@ def bank_api_key_create(
 
 @transaction.atomic
 def bank_api_key_revoke(*, api_key: AbstractAPIKey, actor: Actor) -> None:
+    """Revoke at once (the library refuses revoked keys); revoking twice changes nothing."""
+    if api_key.revoked:
+        return
     api_key.revoked = True
     api_key.save(update_fields=["revoked"])
     audit_record(actor=actor, action="api_key.revoked", object_type="api_key", object_id=api_key.prefix)
@@ -468,13 +471,6 @@ def asset_retire(*, asset: Asset, actor: Actor, reason: str = "") -> Asset:
     _asset_transition(asset, Asset.Status.RETIRED, actor=actor, extra={"reason": reason})
     asset.save(update_fields=["status", "updated_at"])
     return asset
-
-
-def asset_approved_content(asset: Asset) -> AssetVersion | None:
-    """The approved version's content (what valuations and credit read), or None if never approved."""
-    if asset.approved_version is None:
-        return None
-    return asset.versions.filter(number=asset.approved_version).first()
 
 
 # --- consent ----------------------------------------------------------------------------------------

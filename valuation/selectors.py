@@ -68,7 +68,3 @@ def valuation_get_for_review(*, valuation_id: int) -> Valuation:
         return Valuation.objects.select_related("asset", "job").get(pk=valuation_id)
     except Valuation.DoesNotExist:
         raise NotFound(_("Valuation not found.")) from None
-
-
-def valuations_approved_for_firm(*, firm_id: int) -> QuerySet[Valuation]:
-    return Valuation.objects.filter(asset__firm_id=firm_id, status=Valuation.Status.APPROVED)
