@@ -23,6 +23,11 @@ class AuditEvent(models.Model):
         API_KEY = "api_key", _("bank API key")
         SYSTEM = "system", _("system job")
 
+    class Result(models.TextChoices):
+        SUCCESS = "success", _("success")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("failed")
+
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True, db_index=True)
     actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
     actor_id = models.CharField(_("actor id"), max_length=64)
@@ -35,6 +40,9 @@ class AuditEvent(models.Model):
     data = models.JSONField(_("data"), default=dict, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     ip = models.CharField(_("client address"), max_length=64, blank=True)
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices, default=Result.SUCCESS)
+    prev_hash = models.CharField(_("previous event's hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("audit event")
