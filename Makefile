@@ -41,6 +41,10 @@ test-fast: install ## the suite on the embedded default only
 test-services: install ## only the PostgreSQL + Redis + live worker pass
 	@bash scripts/test-services.sh
 
+.PHONY: test-faults
+test-faults: install ## fault tests: kill workers, Redis, PostgreSQL (private instances) and check recovery
+	@bash scripts/test-faults.sh
+
 lint: install ## ruff, formatting, import contracts and missing migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -63,3 +63,14 @@ class IdempotencyKeyReused(ApplicationError):
     code = "idempotency_key_reused"
     http_status = 422
     title = "Idempotency key reused with a different request"
+
+
+class IdempotencyRequestInFlight(Conflict):
+    code = "idempotency_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    http_status = 413
+    title = "Request too large"

@@ -60,6 +60,7 @@ class CreditLimitOutputSerializer(serializers.Serializer):
 
 class CreditLimitApi(APIView):
     permission_classes = [IsBank]
+    throttle_scope = "limit"  # its own budget per bank API key (common/api/throttling.py)
 
     class CreditLimitFilterSerializer(serializers.Serializer):
         product = serializers.CharField(required=False, max_length=40)
@@ -216,7 +217,9 @@ class CreditLineListCreateApi(APIView):
         firm = serializers.CharField(max_length=18, help_text="The firm's USCC.")
         product = serializers.CharField(max_length=40)
         amount = money_field(min_value=Decimal("0.01"))
-        assets = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
+        assets = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=200
+        )
         term_months = serializers.IntegerField(min_value=1, max_value=360, required=False)
         registrations = serializers.DictField(
             child=serializers.CharField(max_length=100),
@@ -627,15 +630,13 @@ class PortfolioAssetKindSerializer(serializers.Serializer):
     secured_amount = money_field()
 
 
-class PortfolioCoverageSerializer(serializers.Serializer):
-    below_1 = serializers.IntegerField()
-    _1_to_1_5 = serializers.IntegerField(source="1_to_1_5")
-    _1_5_to_2 = serializers.IntegerField(source="1_5_to_2")
-    _2_and_above = serializers.IntegerField(source="2_and_above")
-    no_drawing = serializers.IntegerField()
-
-    def to_representation(self, instance: dict) -> dict:  # type: ignore[type-arg]
-        return {key.lstrip("_"): value for key, value in super().to_representation(instance).items()}
+# The bucket names ("1_to_1_5", ...) are not Python identifiers, so the fields are declared from the selector's
+# buckets: the OpenAPI document then names the keys exactly as the response does.
+PortfolioCoverageSerializer = type(
+    "PortfolioCoverageSerializer",
+    (serializers.Serializer,),
+    {bucket: serializers.IntegerField() for bucket in selectors.COVERAGE_BUCKETS},
+)
 
 
 class PortfolioOutputSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from common.audit import Actor, audit_record, system_actor
 from common.exceptions import ApplicationError, InvalidTransition, NotFound, ValidationFailed
+from common.models import AuditEvent
 from common.money import quantize
 from credit.errors import (
     AssetAlreadyPledged,
@@ -83,7 +84,8 @@ def credit_limit_query(
             action="credit_limit.refused",
             object_type="uscc",
             object_id=uscc[:64],
-            data={"bank": bank.code, "product": product_code, "purpose": purpose, "code": exc.code},
+            data={"bank": bank.code, "firm": uscc[:64], "product": product_code, "purpose": purpose, "code": exc.code},
+            result=AuditEvent.Result.REFUSED,
         )
         raise
     result = credit_limit_compute(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.serializers import AuthTokenSerializer as _DrfAuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +28,7 @@ from common.models import AuditEvent
 from registry import selectors, services
 from registry.apis_documents import DocumentFileOutputSerializer
 from registry.details import asset_marks
+from registry.errors import LoginLockedOut
 from registry.models import Asset, AssetVersion, Consent, Industry, SpecialisedLevel, User
 from registry.permissions import (
     IsBank,
@@ -37,6 +43,16 @@ from registry.permissions import (
 # --- auth -------------------------------------------------------------------------------------------
 
 
+class AuthTokenSerializer(_DrfAuthTokenSerializer):
+    """DRF's login serializer with bounded fields: an oversized username is a 400 before it reaches the
+    authentication backends (the lockout table stores at most 255 characters of it)."""
+
+    username = serializers.CharField(max_length=150, write_only=True)
+    password = serializers.CharField(
+        style={"input_type": "password"}, max_length=4096, trim_whitespace=False, write_only=True
+    )
+
+
 class AuthTokenApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -47,14 +63,42 @@ class AuthTokenApi(APIView):
     @extend_schema(
         operation_id="auth_token_create",
         request=AuthTokenSerializer,
-        responses={200: AuthTokenOutputSerializer, **problem_responses(400)},
+        responses={200: AuthTokenOutputSerializer, **problem_responses(400, 429)},
         auth=[],
+        description="Exchange a username and password for a token. After AXES_FAILURE_LIMIT (5) wrong passwords "
+        "for one username from one address, that pair gets 429 `login_locked_out` (with Retry-After) for the "
+        "cool-off (15 minutes), even with the right password.",
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        try:
+            serializer.is_valid(raise_exception=True)
+        except serializers.ValidationError:
+            # AxesBackend (first in AUTHENTICATION_BACKENDS) flags the request once this username+address has
+            # reached AXES_FAILURE_LIMIT; the password is then not even checked.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLockedOut(
+                    _("Too many failed logins for this username from your address. Try again later."),
+                    extra={"retry_after": _lockout_seconds_left(request, request.data.get("username"))},
+                ) from None
+            raise
+        user = serializer.validated_data["user"]
+        user_logged_in.send(sender=user.__class__, request=request, user=user)  # axes forgets the failures
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+def _lockout_seconds_left(request: Request, username: object) -> int:
+    """Seconds until the lockout of ``username`` from this address ends: the cool-off after its last failure."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    last = (
+        AccessAttempt.objects.filter(username=str(username or ""), ip_address=getattr(request, "axes_ip_address", None))
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    left = (last + cool_off - timezone.now()).total_seconds() if last else cool_off.total_seconds()
+    return max(1, math.ceil(left))
 
 
 # --- firm -------------------------------------------------------------------------------------------
@@ -517,6 +561,7 @@ class ConsentListCreateApi(APIView):
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=Consent.Scope.choices),
             min_length=1,
+            max_length=len(Consent.Scope.choices),
             required=False,
             default=lambda: [s.value for s in Consent.Scope],
         )

@@ -242,11 +242,11 @@ class ImportTemplateApi(APIView):
         responses={
             **{
                 (200, content_type.split(";")[0]): OpenApiResponse(
-                    OpenApiTypes.BINARY,
+                    {"type": "array", "items": {"type": "object"}} if fmt == "json" else OpenApiTypes.BINARY,
                     description="The template: the header row and one example row (CSV, XLSX), "
                     "or an array with one example object (JSON).",
                 )
-                for content_type in columns.TEMPLATE_CONTENT_TYPES.values()
+                for fmt, content_type in columns.TEMPLATE_CONTENT_TYPES.items()
             },
             **problem_responses(401, 403, 404),
         },

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from common.exceptions import Conflict, PermissionDenied, ValidationFailed
+from common.exceptions import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 
 
 class IdentifierAlreadyRegistered(Conflict):
@@ -33,3 +33,11 @@ class BankUnknown(ValidationFailed):
 
 class ConsentNotLive(Conflict):
     code = "consent_not_live"
+
+
+class LoginLockedOut(ApplicationError):
+    """Too many wrong passwords for this username from this address (django-axes); ``retry_after`` seconds."""
+
+    code = "login_locked_out"
+    http_status = 429
+    title = _("Too many failed logins")

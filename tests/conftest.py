@@ -10,12 +10,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from rest_framework.test import APIClient
 
 from tests.factories.registry import BankFactory, ReviewerFactory, UserFactory, api_key_for
@@ -56,6 +57,58 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = f"service pass without a broker: {problem}"
     for item in live:
         item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@contextmanager
+def audit_triggers_suspended(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Lift the audit table's append-only triggers inside one transaction, the way only the table's owner can:
+    ``ALTER TABLE ... DISABLE TRIGGER`` on PostgreSQL (DDL, so the table stays locked for everyone else until
+    the transaction ends), drop and re-create them on SQLite. Tests only: flush and simulated tampering."""
+    from common.models import AuditEvent
+
+    conn = connections[using]
+    table = AuditEvent._meta.db_table
+    with transaction.atomic(using=using):
+        with conn.cursor() as cursor:
+            if conn.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {conn.ops.quote_name(table)} DISABLE TRIGGER USER")
+                restore = [f"ALTER TABLE {conn.ops.quote_name(table)} ENABLE TRIGGER USER"]
+            else:
+                cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table])
+                saved = cursor.fetchall()
+                for name, _sql in saved:
+                    cursor.execute(f"DROP TRIGGER {conn.ops.quote_name(name)}")
+                restore = [sql for _name, sql in saved]
+        yield
+        with conn.cursor() as cursor:
+            for sql in restore:
+                cursor.execute(sql)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lifts_audit_triggers() -> Iterator[None]:
+    """Tests that commit (``transactional_db``) are cleaned up by ``flush`` (TRUNCATE on PostgreSQL, DELETE on
+    SQLite), which the audit table's triggers refuse, as they must in production. In the suite only, flush runs
+    with the triggers lifted for its own transaction."""
+    from django.core.management.commands import flush
+
+    original = flush.Command.handle
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        with audit_triggers_suspended(options.get("database") or DEFAULT_DB_ALIAS):
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle
+    try:
+        yield
+    finally:
+        flush.Command.handle = original
+
+
+@pytest.fixture
+def audit_triggers_off() -> Callable[..., AbstractContextManager[None]]:
+    """A context manager lifting the audit triggers (simulates someone with the table owner's rights)."""
+    return audit_triggers_suspended
 
 
 @pytest.fixture

@@ -46,6 +46,18 @@ def test_a_broker_url_switches_to_celery_workers():
             {"SECRET_KEY": "short", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
             "SECRET_KEY must be set",
         ),
+        (  # Django's generated development keys
+            {
+                "SECRET_KEY": "django-insecure-" + GOOD_KEY,
+                "ALLOWED_HOSTS": "example.org",
+                "REDIS_URL": "redis://r:6379/0",
+            },
+            "SECRET_KEY must be set",
+        ),
+        (  # long but not random
+            {"SECRET_KEY": "ab" * 40, "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
+            "SECRET_KEY must be set",
+        ),
         (
             {"SECRET_KEY": GOOD_KEY, "DEBUG": "true", "ALLOWED_HOSTS": "example.org", "REDIS_URL": "redis://r:6379/0"},
             "DEBUG must be off",

@@ -74,7 +74,9 @@ class ValuationJobCreateApi(APIView):
             "approved asset of the province (reviewers).",
         )
         assets = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), required=False, max_length=services.MAX_ASSETS_PER_REQUEST
+            child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+            required=False,
+            max_length=services.MAX_ASSETS_PER_REQUEST,
         )
 
         def validate(self, attrs: dict) -> dict:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,6 +16,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.api.parsers import request_too_large
 from common.context import origin_get
 from common.exceptions import ApplicationError
 
@@ -110,6 +113,10 @@ def _first_message(errors: Mapping[str, list[str]]) -> str:
 
 
 def handle(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, met while reading the body
+        exc = request_too_large()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields or files, a malformed multipart body, ...
+        exc = drf.ParseError(str(exc))
     if isinstance(exc, ApplicationError):
         body = problem_body(
             status=exc.http_status,
@@ -119,7 +126,10 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response:
             errors=exc.errors or None,
             **exc.extra,
         )
-        return Response(body, status=exc.http_status, content_type=PROBLEM_CONTENT_TYPE)
+        response = Response(body, status=exc.http_status, content_type=PROBLEM_CONTENT_TYPE)
+        if exc.http_status == 429 and isinstance(exc.extra.get("retry_after"), int):
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     if isinstance(exc, Http404):
         exc = drf.NotFound()
@@ -149,6 +159,11 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response:
             body = problem_body(status=response.status_code, code=code, detail=_first_message(errors))
         else:
             body = problem_body(status=response.status_code, code=code, detail=str(detail))
+    if isinstance(exc, drf.Throttled):
+        # RFC 9110 Retry-After in whole seconds (at least 1), and the same number in the body.
+        retry_after = max(1, math.ceil(exc.wait)) if exc.wait is not None else 1
+        body["retry_after"] = retry_after
+        response["Retry-After"] = str(retry_after)
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

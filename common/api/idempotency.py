@@ -1,30 +1,46 @@
-"""Idempotency-Key handling for POSTs that create money-relevant state (api.md, Conventions).
+"""Idempotency-Key handling for POSTs that create money-relevant state (api-guide, Idempotency-Key).
 
 The same key and body within 24 hours returns the first response and creates nothing new; the same key with
-a different body is a 422. The record is written in the same transaction as the side effect, so a crash
-between the two cannot happen, and two concurrent requests with one key give one side effect (the loser
-hits the unique constraint, waits for the winner's commit and replays its response).
+a different body is a 422. A request first *claims* its key in a short transaction of its own (a row in state
+``in_progress`` with a lease), then runs the handler; the response is stored (``completed``) in the handler's
+transaction, so the side effect and the stored answer commit together or not at all. A failed handler (an
+error response or an exception) deletes the claim, so the key may be retried.
+
+A twin arriving while the claim is held (the same key and body, say a client retry after a timeout) waits up
+to IDEMPOTENCY_IN_FLIGHT_WAIT_SECONDS for the answer and replays it; if the first request is still running
+then, the twin gets 409 ``idempotency_in_progress`` with ``Retry-After: 1``. A claim whose lease
+(IDEMPOTENCY_LEASE_SECONDS) ran out belonged to a crashed process and is taken over. This needs the claim to
+commit on its own, which holds because ATOMIC_REQUESTS is off (config/settings/base.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.exceptions import IdempotencyKeyReused, ValidationFailed
+from common.api.exception_handler import handle as problem_response
+from common.exceptions import IdempotencyKeyReused, IdempotencyRequestInFlight, ValidationFailed
 from common.models import IdempotencyRecord
+
+logger = logging.getLogger("softasset.api")
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+POLL_SECONDS = 0.05
+RETRY_AFTER_SECONDS = 1
+State = IdempotencyRecord.State
 
 
 def _scope_of(request: Request) -> str:
@@ -57,6 +73,69 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
     return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
 
 
+def _in_flight(request: Request) -> Response:
+    exc = IdempotencyRequestInFlight(
+        _("A request with this Idempotency-Key is still being processed. Retry shortly with the same key."),
+        extra={"retry_after": RETRY_AFTER_SECONDS},
+    )
+    response = problem_response(exc, {"request": request})
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _claim(request: Request, scope: str, key: str, request_hash: str) -> IdempotencyRecord | Response:
+    """The claim on the key for this request, or the response to give instead (a replay or a 409)."""
+    deadline = time.monotonic() + float(settings.IDEMPOTENCY_IN_FLIGHT_WAIT_SECONDS)
+    lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+    ttl = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    while True:
+        now = timezone.now()
+        owner = uuid.uuid4().hex
+        try:
+            with transaction.atomic():  # committed at once: twins on other connections see the claim
+                return IdempotencyRecord.objects.create(
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    state=State.IN_PROGRESS,
+                    owner=owner,
+                    lease_expires_at=now + lease,
+                )
+        except IntegrityError:
+            pass  # the key is taken: see by whom
+        existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if existing is None:
+            continue  # released (the holder failed) or expired since the insert: claim it afresh
+        if existing.state == State.COMPLETED:
+            if existing.created_at >= now - ttl:
+                return _replay(existing, request_hash)
+            IdempotencyRecord.objects.filter(pk=existing.pk, state=State.COMPLETED).delete()  # may be reused
+            continue
+        if existing.lease_expires_at is None or existing.lease_expires_at <= now:
+            # the holder crashed: take its claim over, whatever its body was (the key was never answered)
+            taken = IdempotencyRecord.objects.filter(
+                pk=existing.pk, state=State.IN_PROGRESS, owner=existing.owner
+            ).update(owner=owner, request_hash=request_hash, lease_expires_at=now + lease, created_at=now)
+            if taken:
+                existing.refresh_from_db()
+                return existing
+            continue
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                _("This Idempotency-Key was already used with a different request. Use a new key.")
+            )
+        if time.monotonic() >= deadline:
+            return _in_flight(request)
+        time.sleep(POLL_SECONDS)
+
+
+def _release(claim: IdempotencyRecord) -> None:
+    try:
+        IdempotencyRecord.objects.filter(pk=claim.pk, owner=claim.owner, state=State.IN_PROGRESS).delete()
+    except DatabaseError:  # the lease runs out on its own; the original error matters more
+        logger.warning("Could not release the Idempotency-Key claim %s", claim.pk, exc_info=True)
+
+
 def idempotent(request: Request, handler: Callable[[], Response], *, required: bool = False) -> Response:
     key = request.headers.get(HEADER, "").strip()
     if not key:
@@ -70,33 +149,28 @@ def idempotent(request: Request, handler: Callable[[], Response], *, required: b
             _("The Idempotency-Key header is too long."), errors={HEADER: [_("At most 255 characters.")]}
         )
 
-    scope = _scope_of(request)
-    request_hash = _hash_of(request)
-    horizon = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-
-    existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-    if existing is not None:
-        if existing.created_at >= horizon:
-            return _replay(existing, request_hash)
-        existing.delete()  # expired: the key may be used afresh
-
+    claim = _claim(request, _scope_of(request), key, _hash_of(request))
+    if isinstance(claim, Response):
+        return claim
     try:
         with transaction.atomic():
             response = handler()
             if 200 <= response.status_code < 300:
-                with transaction.atomic():  # savepoint: a concurrent twin shows up here
-                    IdempotencyRecord.objects.create(
-                        scope=scope,
-                        key=key,
-                        request_hash=request_hash,
-                        response_status=response.status_code,
-                        response_body=response.data,
+                stored = IdempotencyRecord.objects.filter(
+                    pk=claim.pk, owner=claim.owner, state=State.IN_PROGRESS
+                ).update(
+                    state=State.COMPLETED,
+                    response_status=response.status_code,
+                    response_body=response.data,
+                    lease_expires_at=None,
+                )
+                if not stored:  # the lease ran out and another request took the key over: undo, let it answer
+                    raise IdempotencyRequestInFlight(
+                        _("A request with this Idempotency-Key is still being processed. Retry shortly.")
                     )
-    except Exception:
-        # A twin request with the same key may have committed while this one ran; its side effect then made
-        # this one fail (a unique index, a state check). The caller gets the twin's response, as if sequential.
-        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-        if record is None:
-            raise
-        return _replay(record, request_hash)
+    except BaseException:
+        _release(claim)
+        raise
+    if not 200 <= response.status_code < 300:
+        _release(claim)
     return response

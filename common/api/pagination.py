@@ -1,4 +1,7 @@
+from django.utils.translation import gettext as _
 from rest_framework import pagination
+
+from common.exceptions import ValidationFailed
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -8,6 +11,25 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):  # type: ignore[no-untyped-def]
+        """``page_size`` is a whole number from 1 (above the maximum it is cut to the maximum); anything else is a
+        400, where DRF would silently fall back to the default."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            return pagination._positive_int(raw, strict=True, cutoff=self.max_page_size)
+        except ValueError:
+            message = _("page_size must be a whole number from 1.")
+            raise ValidationFailed(message, errors={self.page_size_query_param: [message]}) from None
+
+    def get_schema_operation_parameters(self, view):  # type: ignore[no-untyped-def]
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 def paginate(request, view, queryset, serializer_class, *, context=None):  # type: ignore[no-untyped-def]

@@ -26,6 +26,8 @@ _DESCRIPTIONS = {
     403: "Authenticated but not allowed (problem details).",
     404: "Not found, or not yours to see (problem details).",
     409: "Conflicts with the current state (problem details).",
+    413: "Request body too large (problem details).",
+    415: "Unsupported media type (problem details).",
     422: "Well-formed but violates a business rule (problem details).",
     429: "Throttled (problem details).",
 }

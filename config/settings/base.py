@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything is read from the environment through config.env."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from celery.schedules import crontab
@@ -28,12 +29,14 @@ INSTALLED_APPS = [
     "registry.apps.RegistryConfig",
     "valuation.apps.ValuationConfig",
     "credit.apps.CreditConfig",
+    "axes",  # login lockout (see AXES_* below)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestIdMiddleware",
+    "common.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -41,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a back-office lockout into axes' 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -67,6 +71,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection is checked before it is used (a persistent one at its first use in a request, a pooled one when
+    # taken from the pool), so the first requests after a database restart get a fresh connection, not an error.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=False):
         # psycopg 3 connection pool; incompatible with persistent connections, so CONN_MAX_AGE stays 0.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -77,13 +84,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
 DATABASE_BACKEND_LABEL = DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "registry.User"
+# AxesBackend first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -153,7 +161,15 @@ CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a re
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A task taken by a worker that vanished (killed, machine lost) goes back to the queue once it has been unacknowledged
+# for visibility_timeout seconds; workers look for such tasks every CELERY_UNACKED_RESTORE_INTERVAL seconds (kombu's
+# default is 10 s x a throttle of 10; the throttle of 1 makes the interval the only knob). The timeout must stay
+# longer than the longest task (CELERY_TASK_TIME_LIMIT), or a running task would be handed out a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=60),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="softasset")
 CELERY_TIMEZONE = TIME_ZONE
@@ -196,17 +212,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "common.api.parsers.JSONParser",  # strict: no NaN/Infinity, NUL or lone surrogates; 413 above the limit
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "common.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "common.api.exception_handler.handle",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits per caller (bank API key, user, or client address): common/api/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": ["common.api.throttling.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "limit": env("THROTTLE_RATE_LIMIT", default="120/min") or None,  # credit-limit queries, per key
+        "write": env("THROTTLE_RATE_WRITE", default="60/min") or None,  # POST/PUT/PATCH/DELETE, per caller
+        "read": env("THROTTLE_RATE_READ", default="1200/min") or None,  # every other read, per caller
+    },
 }
+# Reverse proxies in front of the service that append to X-Forwarded-For (0: trust REMOTE_ADDR only). Anonymous
+# throttles and the login lockout key on the address the outermost proxy saw.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Login lockout (django-axes) -----------------------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused for
+# AXES_COOLOFF_MINUTES (counted from the last failure), on POST /api/v1/auth/token/ (429 login_locked_out) and
+# the back office login (axes' 429 page). `manage.py axes_reset` (or axes_reset_username) unlocks.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends on time, whatever is tried meanwhile
+AXES_CLIENT_IP_CALLABLE = "common.api.throttling.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hubei soft-asset registry and credit conversion API",
@@ -242,6 +281,10 @@ VALUATION_CHUNK_SIZE = env.int("VALUATION_CHUNK_SIZE", default=500)
 VALUATION_SECOND_REVIEWER_ABOVE = Decimal(env("VALUATION_SECOND_REVIEWER_ABOVE", default="10000000"))
 NIGHTLY_REVALUATION_HOUR = env.int("NIGHTLY_REVALUATION_HOUR", default=2)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# A twin of a request still in flight waits this long for its response, then gets 409 idempotency_in_progress.
+IDEMPOTENCY_IN_FLIGHT_WAIT_SECONDS = env.float("IDEMPOTENCY_IN_FLIGHT_WAIT_SECONDS", default=2.0)
+# A claim on a key not completed within this time is taken to belong to a crashed process and may be taken over.
+IDEMPOTENCY_LEASE_SECONDS = env.int("IDEMPOTENCY_LEASE_SECONDS", default=120)
 # Assets whose declared cost or yearly revenue is above this need two different reviewers (CNY).
 REVIEW_SECOND_REVIEWER_ABOVE = Decimal(env("REVIEW_SECOND_REVIEWER_ABOVE", default="5000000"))
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)

@@ -32,6 +32,8 @@ SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie (the back office posts it from its forms; API clients use tokens, not sessions).
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 WEBHOOK_ALLOW_HTTP = False  # signed bank notifications travel over TLS only
 

@@ -253,69 +253,26 @@ def test_valuation_job_key_reused_for_other_assets_is_422(
     assert ValuationJob.objects.count() == 1
 
 
-# --- twins: a retry that overtakes the first attempt ---------------------------------------------
+# --- twins -----------------------------------------------------------------------------------------------------
+# A twin sent while the first request is still running waits for its answer or gets 409 idempotency_in_progress;
+# twenty in parallel make one side effect: tests/common/test_api_idempotency_in_flight.py.
 
 
-class _BlindFirstLookup:
-    """Stands in for ``IdempotencyRecord.objects`` in common.api.idempotency: its first ``filter()`` sees no
-    record, as a request does whose twin has not committed yet when it looks, and commits before it acts."""
+def test_the_key_is_claimed_before_the_side_effect_and_completed_with_it(client_for, bank_key, pledgeable, monkeypatch):
+    from credit import services
 
-    def __init__(self) -> None:
-        self.lookups = 0
+    seen = []
+    real = services.credit_line_issue
 
-    def filter(self, **kwargs):  # type: ignore[no-untyped-def]
-        self.lookups += 1
-        if self.lookups == 1:
-            return IdempotencyRecord.objects.none()
-        return IdempotencyRecord.objects.filter(**kwargs)
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        seen.append(list(IdempotencyRecord.objects.values_list("key", "state")))
+        return real(**kwargs)
 
-    def __getattr__(self, name):  # type: ignore[no-untyped-def]
-        return getattr(IdempotencyRecord.objects, name)
+    monkeypatch.setattr(services, "credit_line_issue", spy)
+    r = client_for(api_key=bank_key).post(LINES, _body(pledgeable), format="json", HTTP_IDEMPOTENCY_KEY="c-1")
 
-
-def _blind_first_lookup(monkeypatch) -> _BlindFirstLookup:  # type: ignore[no-untyped-def]
-    from common.api import idempotency
-
-    blind = _BlindFirstLookup()
-
-    class Stand:
-        objects = blind
-
-    monkeypatch.setattr(idempotency, "IdempotencyRecord", Stand)
-    return blind
-
-
-def test_a_twin_valuation_job_request_replays_the_first_response(
-    client_for, firm_user, approved_patent, django_capture_on_commit_callbacks, monkeypatch
-):
-    # with no domain constraint in the way, the twin's record insert hits the unique index and the loser
-    # replays the winner's response (idempotency.py docstring)
-    client = client_for(firm_user)
-    with django_capture_on_commit_callbacks(execute=True):
-        first = client.post(JOBS, {"assets": [approved_patent.pk]}, format="json", HTTP_IDEMPOTENCY_KEY="twin")
-    assert first.status_code == 202, first.content
-    blind = _blind_first_lookup(monkeypatch)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        twin = client.post(JOBS, {"assets": [approved_patent.pk]}, format="json", HTTP_IDEMPOTENCY_KEY="twin")
-
-    assert blind.lookups == 2  # the blind check, then the look-up after the unique-index clash
-    assert (twin.status_code, twin.json()) == (202, first.json())
-    assert ValuationJob.objects.count() == 1
-
-
-def test_a_twin_credit_line_request_replays_the_first_response(client_for, bank_key, pledgeable, monkeypatch):
-    # given a first request that issued the line and committed while its twin (same key, same body) was
-    # already past the look-up for a recorded response: the twin's own issue then fails on the pledge (409),
-    # and that failure must give way to the first response
-    client = client_for(api_key=bank_key)
-    first = client.post(LINES, _body(pledgeable), format="json", HTTP_IDEMPOTENCY_KEY="twin")
-    assert first.status_code == 201, first.content
-    _blind_first_lookup(monkeypatch)
-
-    # when the twin goes on to issue
-    twin = client.post(LINES, _body(pledgeable), format="json", HTTP_IDEMPOTENCY_KEY="twin")
-
-    # then it must answer as the first did (api.md: same key and body returns the first response)
-    assert (twin.status_code, twin.json()) == (201, first.json())
-    assert CreditLine.objects.count() == 1
+    assert r.status_code == 201, r.content
+    assert seen == [[("c-1", IdempotencyRecord.State.IN_PROGRESS)]]  # claimed while the handler ran
+    record = IdempotencyRecord.objects.get()
+    assert (record.state, record.response_status, record.response_body) == ("completed", 201, r.json())
+    assert record.lease_expires_at is None

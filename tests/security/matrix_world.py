@@ -1,5 +1,6 @@
-"""The world the permission matrix runs in: two firms, two banks (one with live consent from firm A), a
-reviewer and a platform administrator, and one object of every kind belonging to firm A."""
+"""The world the permission matrix runs in: two firms, four banks (one with live consent from firm A, one
+without any, one whose consent from firm A has expired and one whose consent was revoked), a reviewer and a
+platform administrator, and one object of every kind belonging to firm A."""
 
 from __future__ import annotations
 
@@ -21,7 +22,18 @@ from tests.factories.registry import AssetFactory, BankFactory, FirmFactory, Use
 from tests.factories.valuation import ValuationFactory
 from valuation.models import Valuation, ValuationJob
 
-ROLES = ("anon", "a_admin", "a_member", "b_admin", "bank_live", "bank_none", "reviewer", "platform")
+ROLES = (
+    "anon",
+    "a_admin",
+    "a_member",
+    "b_admin",
+    "bank_live",
+    "bank_none",
+    "bank_expired",
+    "bank_revoked",
+    "reviewer",
+    "platform",
+)
 
 
 def api_routes() -> list[tuple[str, str]]:
@@ -47,6 +59,7 @@ def api_routes() -> list[tuple[str, str]]:
 class World:
     clients: dict[str, APIClient]
     params: dict[str, str]
+    objects: dict[str, Any]  # the firms, banks and parents the tests look at (see build_world)
 
 
 def build_world() -> World:
@@ -57,14 +70,24 @@ def build_world() -> World:
     reviewer = UserFactory(firm=None, role=User.Role.REVIEWER, username="rev", is_staff=True)
     platform = UserFactory(firm=None, role=User.Role.PLATFORM_ADMIN, username="plat", is_staff=True, is_superuser=True)
     bank_live, bank_none = BankFactory(code="LIVE"), BankFactory(code="NONE")
+    bank_expired, bank_revoked = BankFactory(code="EXPIRED"), BankFactory(code="REVOKED")
+    now = timezone.now()
+    all_scopes = ["credit_limit", "credit_line"]
     consent = Consent.objects.create(
+        firm=firm_a, bank=bank_live, scopes=all_scopes, expires_at=now + timedelta(days=30)
+    )
+    Consent.objects.create(firm=firm_a, bank=bank_expired, scopes=all_scopes, expires_at=now - timedelta(days=1))
+    Consent.objects.create(
         firm=firm_a,
-        bank=bank_live,
-        scopes=["credit_limit", "credit_line"],
-        expires_at=timezone.now() + timedelta(days=30),
+        bank=bank_revoked,
+        scopes=all_scopes,
+        expires_at=now + timedelta(days=30),
+        revoked_at=now - timedelta(hours=1),
+        revoked_by=a_admin,
     )
     product = CreditProductFactory(bank=bank_live, code="P1")
-    CreditProductFactory(bank=bank_none, code="P1")
+    for other in (bank_none, bank_expired, bank_revoked):
+        CreditProductFactory(bank=other, code="P1")
     asset = AssetFactory(firm=firm_a)
     valuation = ValuationFactory(asset=asset)
     pending = ValuationFactory(asset=AssetFactory(firm=firm_a), status=Valuation.Status.PENDING_REVIEW)
@@ -124,7 +147,12 @@ def build_world() -> World:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
         clients[role] = client
-    for role, bank in (("bank_live", bank_live), ("bank_none", bank_none)):
+    for role, bank in (
+        ("bank_live", bank_live),
+        ("bank_none", bank_none),
+        ("bank_expired", bank_expired),
+        ("bank_revoked", bank_revoked),
+    ):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(bank)}")
         clients[role] = client
@@ -147,7 +175,22 @@ def build_world() -> World:
     # job_id names a valuation job under valuation-jobs/ and an import job under imports/.
     params["<int:valuation_job_id>"] = str(job.pk)
     params["<int:import_job_id>"] = str(import_job.pk)
-    return World(clients=clients, params=params)
+    objects = {
+        "firm_a": firm_a,
+        "firm_b": firm_b,
+        "banks": {
+            "bank_live": bank_live,
+            "bank_none": bank_none,
+            "bank_expired": bank_expired,
+            "bank_revoked": bank_revoked,
+        },
+        "reviewer": reviewer,
+        "asset": asset,
+        "credit_line": line,
+        "import_job": import_job,
+        "webhook": webhook,
+    }
+    return World(clients=clients, params=params, objects=objects)
 
 
 def concrete(route: str, params: dict[str, str]) -> str:
