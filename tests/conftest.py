@@ -187,6 +187,7 @@ def live_worker(django_db_setup, django_db_blocker) -> Iterator[LiveWorker]:  # 
         "CELERY_BROKER_URL": settings.LIVE_BROKER_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "false",  # the worker enqueues chunks for its children, as in production
     }
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = url.replace("@", f":{db['PASSWORD']}@", 1)
