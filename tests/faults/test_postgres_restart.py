@@ -136,7 +136,9 @@ def test_postgres_restarted_under_load_errors_only_during_the_outage(
             wait_until(lambda: sum(s.ok for s in samples) >= 10, timeout=30, what="load before the outage")
             down = time.monotonic()
             postgres.stop("fast")
+            stopped = time.monotonic()  # from here until `restarting` the server is certainly down
             time.sleep(OUTAGE)
+            restarting = time.monotonic()
             postgres.start()
             up = time.monotonic()
             time.sleep(AFTER)
@@ -168,7 +170,9 @@ def test_postgres_restarted_under_load_errors_only_during_the_outage(
         # The outage was real: requests met it, and none of them succeeded while the server was down (each one
         # failed, or waited for a connection until the server was back: the pool's timeout outlasts the outage).
         assert [s for s in samples if s.started < up and s.ended > down], "no request met the outage"
-        assert not [s for s in samples if s.ok and down < s.started and s.ended < up], "served without a database?"
+        # (a request that started while `pg_ctl stop` was still shutting the server down may legitimately succeed)
+        served = [s for s in samples if s.ok and stopped < s.started and s.ended < restarting]
+        assert not served, "served without a database?"
         assert len(after) >= 5, "enough requests after the restart to show the recovery"
         first_ok = min(s.ended for s in samples if s.ended >= up and s.ok)
 
