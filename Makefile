@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the pinned dependencies
+install: $(STAMP) ## create .venv, install the pinned dependencies and compile the translations
+	@$(BIN)/python manage.py compiletranslations
 
 migrate: install ## apply database migrations
 	$(BIN)/python manage.py migrate --noinput

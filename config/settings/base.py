@@ -29,6 +29,11 @@ INSTALLED_APPS = [
     "registry.apps.RegistryConfig",
     "valuation.apps.ValuationConfig",
     "credit.apps.CreditConfig",
+    "django_htmx",
+    "portal.apps.PortalConfig",
+    "portal.firm.apps.FirmPortalConfig",
+    "portal.bank.apps.BankPortalConfig",
+    "portal.backoffice.apps.BackOfficeConfig",
     "axes",  # login lockout (see AXES_* below)
 ]
 
@@ -43,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a back-office lockout into axes' 429 page
 ]
@@ -103,7 +109,13 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Language and time ---------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # project-wide strings (templates/); each app keeps its own in <app>/locale/
+# Translations are compiled from the .po files by `manage.py compiletranslations` (pure Python, run by make install).
+
+# --- Web pages (portal/) --------------------------------------------------------------------------
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:login"
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

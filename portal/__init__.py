@@ -1,0 +1,1 @@
+"""Web pages for people: the firm portal, the bank dashboard and the back office (server-rendered, htmx)."""
