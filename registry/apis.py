@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from common.api.pagination import CursorPagination, paginate
 from common.api.problems import problem_responses
+from common.audit_chain import EXPORTED_FIELDS
 from common.exceptions import Conflict, PermissionDenied, ValidationFailed
 from common.models import AuditEvent
 from registry import selectors, services
@@ -631,21 +632,9 @@ class ConsentingFirmListApi(APIView):
 class AuditEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = (
-            "id",
-            "occurred_at",
-            "actor_type",
-            "actor_id",
-            "actor_label",
-            "action",
-            "object_type",
-            "object_id",
-            "before",
-            "after",
-            "data",
-            "request_id",
-            "ip",
-        )
+        # The same fields, in the same order, as `manage.py export_audit` writes: whoever holds the API's answers
+        # can re-check each event's hash and its link to the previous one (common/audit_chain.py).
+        fields = EXPORTED_FIELDS
 
 
 class AuditListApi(APIView):
@@ -657,12 +646,13 @@ class AuditListApi(APIView):
         object_type = serializers.CharField(required=False)
         object_id = serializers.CharField(required=False)
         action = serializers.CharField(required=False)
+        result = serializers.ChoiceField(choices=AuditEvent.Result.choices, required=False)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
 
     @extend_schema(
         operation_id="audit_list",
-        parameters=[OpenApiParameter(n, str) for n in ("actor", "object_type", "object_id", "action")]
+        parameters=[OpenApiParameter(n, str) for n in ("actor", "object_type", "object_id", "action", "result")]
         + [
             OpenApiParameter("since", str, description="ISO 8601"),
             OpenApiParameter("until", str, description="ISO 8601"),
@@ -676,7 +666,7 @@ class AuditListApi(APIView):
         qs = AuditEvent.objects.all()
         if "actor" in f:
             qs = qs.filter(actor_label=f["actor"])
-        for name in ("object_type", "object_id", "action"):
+        for name in ("object_type", "object_id", "action", "result"):
             if name in f:
                 qs = qs.filter(**{name: f[name]})
         if "since" in f:

@@ -20,6 +20,7 @@ from common.models import IdempotencyRecord
 from credit import services
 from credit.apis import CreditLineDrawApi
 from credit.models import CreditLine, CreditLineMovement
+from tests.concurrency import run_in_threads
 from tests.credit.helpers import RATES, draw, issue, patent_with_valuation
 from tests.factories.credit import CreditProductFactory
 from tests.factories.registry import BankFactory, ConsentFactory, FirmFactory, api_key_for
@@ -192,25 +193,6 @@ def test_a_request_whose_claim_was_taken_over_meanwhile_undoes_its_side_effect(m
 needs_postgres = pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL: runs in the service pass of `make test`")
 
 
-def _in_threads(count: int, work):  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
-
 @needs_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the seeded industries
 @pytest.mark.parametrize("endpoint", ["draw", "issue"])
@@ -218,7 +200,7 @@ def test_twenty_identical_requests_in_parallel_make_one_side_effect_and_identica
     settings.IDEMPOTENCY_IN_FLIGHT_WAIT_SECONDS = 60  # twins wait for the answer instead of being told 409
     if endpoint == "draw":
         key, line_id = _open_line()
-        results = _in_threads(20, lambda i: draw(_bank_client(key), line_id, "100.00", "same"))
+        results = run_in_threads(20, lambda i: draw(_bank_client(key), line_id, "100.00", "same"))
         assert CreditLineMovement.objects.filter(credit_line_id=line_id).count() == 1
         assert CreditLine.objects.get(pk=line_id).drawn_amount == Decimal("100.00")
     else:
@@ -227,7 +209,7 @@ def test_twenty_identical_requests_in_parallel_make_one_side_effect_and_identica
         ConsentFactory(firm=firm, bank=bank)
         key = api_key_for(bank)
         asset = patent_with_valuation(firm, "8000.00").asset
-        results = _in_threads(20, lambda i: issue(_bank_client(key), firm, [asset], "1000.00", key="same"))
+        results = run_in_threads(20, lambda i: issue(_bank_client(key), firm, [asset], "1000.00", key="same"))
         assert CreditLine.objects.count() == 1
     statuses = [r.status_code for r in results]
     assert statuses == [201] * 20, [(r.status_code, r.content[:200]) for r in results]

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from credit.models import CreditLine, CreditLineMovement, Pledge
+from tests.concurrency import run_in_threads
 from tests.credit.helpers import RATES, draw, issue, patent_with_valuation
 from tests.factories.credit import CreditProductFactory
 from tests.factories.registry import BankFactory, ConsentFactory, FirmFactory, api_key_for
 
 pytestmark = [pytest.mark.live_services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def run_in_threads(count: int, work) -> list[int]:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    statuses: list[int] = [0] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            statuses[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return statuses
 
 
 def api_client(key: str) -> APIClient:
