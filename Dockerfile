@@ -15,14 +15,16 @@ COPY common ./common
 COPY registry ./registry
 COPY valuation ./valuation
 COPY credit ./credit
+COPY portal ./portal
 COPY templates ./templates
+COPY locale ./locale
 COPY manage.py ./
 # collectstatic runs under the production settings (hashed, compressed files); the key below exists only
 # for this build step and is never used by the running service.
 RUN pip install -e . \
  && DJANGO_SETTINGS_MODULE=config.settings.production ALLOWED_HOSTS=build REDIS_URL=redis://build:6379/0 \
     SECRET_KEY=collectstatic-only-not-a-runtime-secret-0123456789-abcdefghijklmnop \
-    python manage.py collectstatic --noinput \
+    sh -c 'python manage.py collectstatic --noinput && python manage.py compiletranslations' \
  && mkdir -p /app/media && chown -R app:app /app/media
 
 USER app

@@ -2,13 +2,14 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("softasset")
 
 
 class CommonConfig(AppConfig):
     name = "common"
-    verbose_name = "Common"
+    verbose_name = _("Audit and requests")  # the back-office heading of the audit trail and idempotency records
 
     def ready(self) -> None:
         # One line at start-up says where data lives and how background jobs run.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.utils.translation import gettext_lazy as _
+
 
 class ApplicationError(Exception):
     """A refusal the caller can act on. Subclasses set ``code`` (stable, snake_case) and ``http_status``."""
 
     code = "application_error"
     http_status = 400
-    title = "Request refused"
+    title = _("Request refused")
 
     def __init__(
         self,
@@ -28,19 +30,19 @@ class ApplicationError(Exception):
 class NotFound(ApplicationError):
     code = "not_found"
     http_status = 404
-    title = "Not found"
+    title = _("Not found")
 
 
 class PermissionDenied(ApplicationError):
     code = "permission_denied"
     http_status = 403
-    title = "Not allowed"
+    title = _("Not allowed")
 
 
 class Conflict(ApplicationError):
     code = "conflict"
     http_status = 409
-    title = "Conflict with the current state"
+    title = _("Conflict with the current state")
 
 
 class InvalidTransition(Conflict):
@@ -50,27 +52,27 @@ class InvalidTransition(Conflict):
 class BusinessRuleViolation(ApplicationError):
     code = "business_rule_violation"
     http_status = 422
-    title = "Business rule violated"
+    title = _("Business rule violated")
 
 
 class ValidationFailed(ApplicationError):
     code = "validation_failed"
     http_status = 400
-    title = "Invalid input"
+    title = _("Invalid input")
 
 
 class IdempotencyKeyReused(ApplicationError):
     code = "idempotency_key_reused"
     http_status = 422
-    title = "Idempotency key reused with a different request"
+    title = _("Idempotency key reused with a different request")
 
 
 class IdempotencyRequestInFlight(Conflict):
     code = "idempotency_in_progress"
-    title = "A request with this Idempotency-Key is still being processed"
+    title = _("A request with this Idempotency-Key is still being processed")
 
 
 class RequestTooLarge(ApplicationError):
     code = "request_too_large"
     http_status = 413
-    title = "Request too large"
+    title = _("Request too large")

@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import check_for_language
+from django.views import i18n as i18n_views
+
+from registry.services import user_language_set
+
+
+def _language_cookie_set(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie + redirect), and for a signed-in person the choice is saved on their account,
+    so it follows them to other devices (set again at sign-in) and to their e-mails."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "") if request.method == "POST" else ""
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES) and check_for_language(language):
+        user_language_set(user=request.user, language=language)
+    return response
 
 
 class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: auth_views.AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language in dict(settings.LANGUAGES):
+            _language_cookie_set(response, language)  # the saved choice wins over this browser's cookie
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

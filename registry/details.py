@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from registry import identifiers as ids
+from registry.validators import identifier_message
 
 IPC_RE = re.compile(r"^[A-H]\d{2}[A-Z]\s?\d{1,4}/\d{1,6}$")
 PATENT_KIND_TO_TYPE = {
@@ -66,7 +67,7 @@ def _identifier(fn: Any, value: str) -> str:
     try:
         return fn(value)
     except ids.InvalidIdentifier as exc:
-        raise serializers.ValidationError(str(exc), code=exc.code) from None
+        raise serializers.ValidationError(identifier_message(exc), code=exc.code) from None
 
 
 class ComparableSerializer(StrictSerializer):
@@ -109,7 +110,7 @@ class PatentDetailsSerializer(StrictSerializer):
         try:
             self._parsed = ids.patent_number_parse(value)
         except ids.InvalidIdentifier as exc:
-            raise serializers.ValidationError(str(exc), code=exc.code) from None
+            raise serializers.ValidationError(identifier_message(exc), code=exc.code) from None
         return self._parsed.normalized
 
     def validate_ipc(self, value: list[str]) -> list[str]:

@@ -15,13 +15,17 @@ Pure standard-library code: no Django, no database, no network.
 
 Every failure raises :class:`InvalidIdentifier`, a ``ValueError`` whose message
 is an English sentence for a person and whose ``code`` is a stable snake_case
-token for machines.
+token for machines. The sentence is also kept as a template with named
+placeholders (``exc.template``, ``exc.params``), marked for extraction with the
+local ``gettext_noop``, so the Django side (registry/validators.py
+``identifier_message``) can give it in the request's language.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -51,25 +55,37 @@ __all__ = [
 ]
 
 
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for makemessages (which knows this name) without importing Django."""
+    return message
+
+
 class InvalidIdentifier(ValueError):
     """An identifier that fails its format or check-character rule.
 
     ``str(exc)`` is a sentence meant for a person; ``exc.code`` is a stable
     snake_case token (e.g. ``uscc_bad_check``) meant for API clients.
+    ``exc.template`` and ``exc.params`` give the sentence before its
+    ``%(name)s`` placeholders are filled, for translation.
     """
 
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message: str = message
+    def __init__(self, message: str, *, code: str, params: Mapping[str, object] | None = None) -> None:
+        self.template: str = message
+        self.params: dict[str, object] = dict(params or {})
+        text = message % self.params if self.params else message
+        super().__init__(text)
+        self.message: str = text
         self.code: str = code
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the exception picklable despite the keyword-only ``code``.
-        return (_rebuild_invalid_identifier, (self.message, self.code))
+        return (_rebuild_invalid_identifier, (self.template, self.code, self.params))
 
 
-def _rebuild_invalid_identifier(message: str, code: str) -> InvalidIdentifier:
-    return InvalidIdentifier(message, code=code)
+def _rebuild_invalid_identifier(
+    message: str, code: str, params: Mapping[str, object] | None = None
+) -> InvalidIdentifier:
+    return InvalidIdentifier(message, code=code, params=params)
 
 
 def _ascii_text(raw: object, *, code: str, what: str) -> str:
@@ -79,14 +95,17 @@ def _ascii_text(raw: object, *, code: str, what: str) -> str:
     upper-case to several ASCII letters (``"ﬀ".upper() == "FF"``).
     """
     if not isinstance(raw, str):
-        raise InvalidIdentifier(f"The {what} must be given as text.", code=code)
+        raise InvalidIdentifier(gettext_noop("The %(what)s must be given as text."), code=code, params={"what": what})
     text = raw.strip()
     for char in text:
         if not char.isascii():
             raise InvalidIdentifier(
-                f"The {what} contains the character {char!r}, which is not allowed; "
-                "use plain (half-width) letters and digits.",
+                gettext_noop(
+                    "The %(what)s contains the character %(char)s, which is not allowed; "
+                    "use plain (half-width) letters and digits."
+                ),
                 code=code,
+                params={"what": what, "char": repr(char)},
             )
     return text
 
@@ -99,14 +118,14 @@ USCC_ALPHABET: Final[str] = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_AUTHORITY_CODES: Final[str] = "123456789ABCDEFGY"
 USCC_WEIGHTS: Final[tuple[int, ...]] = tuple(pow(3, i, 31) for i in range(17))
 _USCC_VALUE: Final[dict[str, int]] = {c: v for v, c in enumerate(USCC_ALPHABET)}
-_USCC_WHAT: Final[str] = "unified social credit code"
+_USCC_WHAT: Final[str] = gettext_noop("unified social credit code")
 
 
 def _uscc_text(raw: object) -> str:
     text = _ascii_text(raw, code="uscc_bad_character", what=_USCC_WHAT)
     if any(char.isspace() for char in text):
         raise InvalidIdentifier(
-            "The unified social credit code must not contain spaces.",
+            gettext_noop("The unified social credit code must not contain spaces."),
             code="uscc_bad_character",
         )
     return text.upper()
@@ -114,13 +133,16 @@ def _uscc_text(raw: object) -> str:
 
 def _uscc_bad_symbol(char: str, position: int) -> InvalidIdentifier:
     if char in "IOSVZ":
-        hint = "the letters I, O, S, V and Z never appear in the code"
+        message = gettext_noop(
+            "The character %(char)s at position %(position)s is not allowed; "
+            "the letters I, O, S, V and Z never appear in the code."
+        )
     else:
-        hint = "only digits and the letters ABCDEFGHJKLMNPQRTUWXY are used"
-    return InvalidIdentifier(
-        f"The character {char!r} at position {position} is not allowed; {hint}.",
-        code="uscc_bad_character",
-    )
+        message = gettext_noop(
+            "The character %(char)s at position %(position)s is not allowed; "
+            "only digits and the letters ABCDEFGHJKLMNPQRTUWXY are used."
+        )
+    return InvalidIdentifier(message, code="uscc_bad_character", params={"char": repr(char), "position": position})
 
 
 def _uscc_check_alphabet(text: str) -> None:
@@ -137,16 +159,21 @@ def _uscc_check_char(body17: str) -> str:
 def _uscc_check_positions(body17: str) -> None:
     if body17[0] not in USCC_AUTHORITY_CODES:
         raise InvalidIdentifier(
-            f"The first character {body17[0]!r} is not a registration authority code; "
-            f"it must be one of {', '.join(USCC_AUTHORITY_CODES)}.",
+            gettext_noop(
+                "The first character %(char)s is not a registration authority code; it must be one of %(codes)s."
+            ),
             code="uscc_bad_character",
+            params={"char": repr(body17[0]), "codes": ", ".join(USCC_AUTHORITY_CODES)},
         )
     for position in range(3, 9):
         if not body17[position - 1].isdigit():
             raise InvalidIdentifier(
-                f"Positions 3 to 8 hold the administrative division code and must be "
-                f"digits, but position {position} is {body17[position - 1]!r}.",
+                gettext_noop(
+                    "Positions 3 to 8 hold the administrative division code and must be "
+                    "digits, but position %(position)s is %(char)s."
+                ),
                 code="uscc_bad_character",
+                params={"position": position, "char": repr(body17[position - 1])},
             )
 
 
@@ -159,8 +186,9 @@ def uscc_check_char(body17: str) -> str:
     body = _uscc_text(body17)
     if len(body) != 17:
         raise InvalidIdentifier(
-            f"The body of a unified social credit code has 17 characters, not {len(body)}.",
+            gettext_noop("The body of a unified social credit code has 17 characters, not %(n)s."),
             code="uscc_bad_length",
+            params={"n": len(body)},
         )
     _uscc_check_alphabet(body)
     return _uscc_check_char(body)
@@ -177,16 +205,18 @@ def uscc_normalize(raw: str) -> str:
     code = _uscc_text(raw)
     if len(code) != 18:
         raise InvalidIdentifier(
-            f"A unified social credit code has 18 characters; this one has {len(code)}.",
+            gettext_noop("A unified social credit code has 18 characters; this one has %(n)s."),
             code="uscc_bad_length",
+            params={"n": len(code)},
         )
     _uscc_check_alphabet(code)
     _uscc_check_positions(code[:17])
     expected = _uscc_check_char(code[:17])
     if code[17] != expected:
         raise InvalidIdentifier(
-            f"The check character should be {expected}, not {code[17]}.",
+            gettext_noop("The check character should be %(expected)s, not %(given)s."),
             code="uscc_bad_check",
+            params={"expected": expected, "given": code[17]},
         )
     return code
 
@@ -277,7 +307,9 @@ def patent_check_char(digits: str) -> str:
     """Return the check character for 12 (or 8, pre-2003) application digits."""
     if not isinstance(digits, str) or len(digits) not in (8, 12) or not all(c in "0123456789" for c in digits):
         raise InvalidIdentifier(
-            "A patent application number has 12 digits (8 before October 2003) before its check character.",
+            gettext_noop(
+                "A patent application number has 12 digits (8 before October 2003) before its check character."
+            ),
             code="patent_bad_format",
         )
     total = sum(int(d) * _PATENT_WEIGHTS[i % 8] for i, d in enumerate(digits))
@@ -302,7 +334,7 @@ def patent_number_parse(raw: str, *, max_year: int | None = None) -> PatentNumbe
     Error codes: ``patent_bad_format``, ``patent_bad_year``,
     ``patent_bad_kind``, ``patent_bad_check``.
     """
-    what = "patent application number"
+    what = gettext_noop("patent application number")
     text = _ascii_text(raw, code="patent_bad_format", what=what).upper()
     prefix = _PATENT_PREFIX_RE.match(text)
     if prefix is not None:
@@ -311,13 +343,13 @@ def patent_number_parse(raw: str, *, max_year: int | None = None) -> PatentNumbe
     match = _PATENT_NEW_RE.fullmatch(text) or _PATENT_OLD_RE.fullmatch(text)
     if match is None:
         if _PATENT_NO_CHECK_RE.fullmatch(text):
-            message = f"The check character is missing; it follows the dot, as in {_PATENT_EXAMPLE}."
+            message = gettext_noop("The check character is missing; it follows the dot, as in %(example)s.")
         else:
-            message = (
+            message = gettext_noop(
                 "A patent application number has 12 digits (8 before October 2003), "
-                f"a dot and a check character, as in {_PATENT_EXAMPLE}."
+                "a dot and a check character, as in %(example)s."
             )
-        raise InvalidIdentifier(message, code="patent_bad_format")
+        raise InvalidIdentifier(message, code="patent_bad_format", params={"example": _PATENT_EXAMPLE})
 
     year_part, kind_digit, serial, check = match.groups()
     digits = year_part + kind_digit + serial
@@ -327,33 +359,43 @@ def patent_number_parse(raw: str, *, max_year: int | None = None) -> PatentNumbe
         upper = datetime.datetime.now(tz=_CHINA).year + 1 if max_year is None else max_year
         if not _PATENT_FIRST_YEAR <= year <= upper:
             raise InvalidIdentifier(
-                f"The filing year {year} is not possible; 12-digit application numbers "
-                f"run from {_PATENT_FIRST_YEAR} to {upper}.",
+                gettext_noop(
+                    "The filing year %(year)s is not possible; "
+                    "12-digit application numbers run from %(first)s to %(last)s."
+                ),
                 code="patent_bad_year",
+                params={"year": year, "first": _PATENT_FIRST_YEAR, "last": upper},
             )
     else:
         two = int(year_part)
         year = 1900 + two if two >= _PATENT_OLD_FIRST_YEAR % 100 else 2000 + two
         if not _PATENT_OLD_FIRST_YEAR <= year <= _PATENT_FIRST_YEAR:
             raise InvalidIdentifier(
-                f"An 8-digit application number starts with its filing year (1985 to "
-                f"2003), but {year_part!r} is not such a year.",
+                gettext_noop(
+                    "An 8-digit application number starts with its filing year (1985 to 2003), "
+                    "but %(year)s is not such a year."
+                ),
                 code="patent_bad_year",
+                params={"year": repr(year_part)},
             )
 
     kind = PATENT_KINDS.get(kind_digit)
     if kind is None:
         raise InvalidIdentifier(
-            f"The kind digit {kind_digit} is unknown; it must be 1 (invention), "
-            "2 (utility model), 3 (design), 8 or 9 (PCT national phase).",
+            gettext_noop(
+                "The kind digit %(digit)s is unknown; it must be 1 (invention), "
+                "2 (utility model), 3 (design), 8 or 9 (PCT national phase)."
+            ),
             code="patent_bad_kind",
+            params={"digit": kind_digit},
         )
 
     expected = patent_check_char(digits)
     if check != expected:
         raise InvalidIdentifier(
-            f"The check character should be {expected}, not {check}.",
+            gettext_noop("The check character should be %(expected)s, not %(given)s."),
             code="patent_bad_check",
+            params={"expected": expected, "given": check},
         )
     return PatentNumber(digits=digits, check=check, year=year, kind=kind)
 
@@ -390,10 +432,10 @@ def trademark_number_normalize(raw: str) -> str:
 
     1 to 9 decimal digits; leading zeros are kept. There is no check digit.
     """
-    text = _ascii_text(raw, code="trademark_bad_format", what="trademark number")
+    text = _ascii_text(raw, code="trademark_bad_format", what=gettext_noop("trademark number"))
     if not _TRADEMARK_RE.fullmatch(text):
         raise InvalidIdentifier(
-            "A trademark registration number is 1 to 9 digits, with nothing else.",
+            gettext_noop("A trademark registration number is 1 to 9 digits, with nothing else."),
             code="trademark_bad_format",
         )
     return text
@@ -406,13 +448,14 @@ def nice_class_validate(value: int) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidIdentifier(
-            "A Nice class must be a whole number from 1 to 45.",
+            gettext_noop("A Nice class must be a whole number from 1 to 45."),
             code="nice_class_bad_type",
         )
     if not 1 <= value <= 45:
         raise InvalidIdentifier(
-            f"There is no Nice class {value}; classes run from 1 to 45.",
+            gettext_noop("There is no Nice class %(value)s; classes run from 1 to 45."),
             code="nice_class_out_of_range",
+            params={"value": value},
         )
     return int(value)
 
@@ -427,11 +470,14 @@ _SOFTWARE_CERT_RE: Final[re.Pattern[str]] = re.compile(r"软著登字第[0-9]{7,
 
 def software_registration_number_normalize(raw: str) -> str:
     """Return the registration number upper-cased and stripped (``2016SR172900``)."""
-    what = "software registration number"
+    what = gettext_noop("software registration number")
     text = _ascii_text(raw, code="software_bad_format", what=what).upper()
     if not _SOFTWARE_REG_RE.fullmatch(text):
         raise InvalidIdentifier(
-            "A software registration number is a year, the letters SR and a 6 or 7 digit serial, as in 2016SR172900.",
+            gettext_noop(
+                "A software registration number is a year, the letters SR and a 6 or 7 digit serial, "
+                "as in 2016SR172900."
+            ),
             code="software_bad_format",
         )
     return text
@@ -441,14 +487,16 @@ def software_certificate_number_normalize(raw: str) -> str:
     """Return the certificate number stripped, e.g. ``软著登字第0671096号``."""
     if not isinstance(raw, str):
         raise InvalidIdentifier(
-            "The software certificate number must be given as text.",
+            gettext_noop("The software certificate number must be given as text."),
             code="software_cert_bad_format",
         )
     text = raw.strip()
     if not _SOFTWARE_CERT_RE.fullmatch(text):
         raise InvalidIdentifier(
-            "A software copyright certificate number reads 软著登字第, then 7 or 8 "
-            "digits, then 号, as in 软著登字第0671096号.",
+            gettext_noop(
+                "A software copyright certificate number reads 软著登字第, then 7 or 8 digits, then 号, "
+                "as in 软著登字第0671096号."
+            ),
             code="software_cert_bad_format",
         )
     return text

@@ -144,6 +144,13 @@ class User(AbstractUser):
     bank = models.ForeignKey(
         Bank, verbose_name=_("bank"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("Used for this person's pages after sign-in and for the e-mails sent to them."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -489,3 +496,21 @@ class Consent(BaseModel):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class EmailSent(models.Model):
+    """One e-mail sent to one person under an idempotency key, so a retried task does not send it twice."""
+
+    key = models.CharField(_("key"), max_length=120)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-mail sent")
+        verbose_name_plural = _("e-mails sent")
+        constraints = [models.UniqueConstraint(fields=["key", "recipient"], name="email_sent_once_per_recipient")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.recipient_id}"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework_api_key.models import AbstractAPIKey
 
 from common.audit import Actor, audit_record
-from common.exceptions import BusinessRuleViolation, InvalidTransition
+from common.exceptions import BusinessRuleViolation, InvalidTransition, ValidationFailed
 from common.hooks import hooks_fire
 from registry.details import details_validate
 from registry.errors import (
@@ -37,6 +37,7 @@ from registry.models import (
     Industry,
     User,
 )
+from registry.notifications import asset_decision_email_enqueue
 from registry.transitions import ASSET_TRANSITIONS, EDITABLE_STATUSES
 from registry.versioning import content_diff, content_hash, content_of
 
@@ -168,6 +169,18 @@ FIRM_PROFILE_FIELDS = (
     "tech_sme_number",
     "industry_code",
 )
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """Save a person's language (used for their pages after sign-in and for their e-mails)."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationFailed(
+            _("Unknown language %(language)s.") % {"language": language}, errors={"language": [_("Not a choice.")]}
+        )
+    if user.language != language:
+        user.language = language
+        User.objects.filter(pk=user.pk).update(language=language)
+    return user
 
 
 @transaction.atomic
@@ -426,6 +439,7 @@ def asset_approve(*, asset: Asset, reviewer: User) -> Asset:
     previous_version = asset.approved_version
     asset.decided_by, asset.decided_at, asset.approved_version = reviewer, timezone.now(), asset.version
     asset.save(update_fields=["status", "decided_by", "decided_at", "approved_version", "updated_at"])
+    asset_decision_email_enqueue(asset=asset, decision="approved")
     if previous_version is not None:
         # A new approved version replaces one that may back credit: revalue it (the first valuation of an asset
         # is the firm's own request).
@@ -456,6 +470,7 @@ def asset_reject(*, asset: Asset, reviewer: User, reason: str) -> Asset:
     _asset_transition(asset, Asset.Status.REJECTED, actor=reviewer.as_actor, extra={"reason": reason})
     asset.decided_by, asset.decided_at, asset.rejection_reason = reviewer, timezone.now(), reason.strip()
     asset.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason", "updated_at"])
+    asset_decision_email_enqueue(asset=asset, decision="rejected")
     return asset
 
 

@@ -4,6 +4,7 @@ approved; webhook payload money is a decimal string."""
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from credit.services import _line_payload
 from tests.factories.bulk import approved_patents
@@ -28,7 +29,7 @@ def test_a_valuation_of_an_old_version_cannot_be_approved():
     [asset] = approved_patents(firm=FirmFactory(), count=1)
     stale = ValuationFactory(asset=asset, asset_version=1, status=Valuation.Status.PENDING_REVIEW)
     type(asset).objects.filter(pk=asset.pk).update(approved_version=2)
-    with pytest.raises(ValuationWrongState, match="version 2"):
+    with translation.override("en"), pytest.raises(ValuationWrongState, match="version 2"):
         valuation_approve(valuation=stale, reviewer=ReviewerFactory())
     stale.refresh_from_db()
     assert stale.status == "pending_review"

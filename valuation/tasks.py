@@ -1,9 +1,13 @@
 """Celery tasks: thin interfaces that take ids and call the same-named service. All are idempotent."""
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 TRANSIENT = (OperationalError, InterfaceError)
+
+logger = logging.getLogger("softasset.email")
 
 
 @shared_task(
@@ -83,3 +87,22 @@ def innovation_scores_compute_yearly() -> None:
 
     year = timezone.localdate().year - 1
     innovation.innovation_scores_compute(year=year, actor=system_actor("innovation_scores_compute_yearly"))
+
+
+@shared_task(
+    name="valuation.tasks.valuation_approved_email",
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def valuation_approved_email(valuation_id: int) -> None:
+    """E-mail the firm that a valuation of its asset was approved (each person in their language); sent once."""
+    from valuation import notifications
+
+    try:
+        notifications.valuation_approved_email(valuation_id=valuation_id)
+    except TRANSIENT:
+        raise
+    except Exception:  # an e-mail never fails the review that triggered it
+        logger.exception("Valuation %s: approval e-mail failed", valuation_id)

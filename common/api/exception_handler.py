@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,18 +26,18 @@ logger = logging.getLogger("softasset.api")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 _TITLES = {
-    400: "Invalid input",
-    401: "Authentication required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    406: "Not acceptable",
-    409: "Conflict with the current state",
-    413: "Request too large",
-    415: "Unsupported media type",
-    422: "Business rule violated",
-    429: "Too many requests",
-    500: "Internal server error",
+    400: gettext_noop("Invalid input"),
+    401: gettext_noop("Authentication required"),
+    403: gettext_noop("Not allowed"),
+    404: gettext_noop("Not found"),
+    405: gettext_noop("Method not allowed"),
+    406: gettext_noop("Not acceptable"),
+    409: gettext_noop("Conflict with the current state"),
+    413: gettext_noop("Request too large"),
+    415: gettext_noop("Unsupported media type"),
+    422: gettext_noop("Business rule violated"),
+    429: gettext_noop("Too many requests"),
+    500: gettext_noop("Internal server error"),
 }
 
 _DRF_CODES = {
@@ -68,7 +69,7 @@ def problem_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": problem_type(code),
-        "title": title or _(_TITLES.get(status, "Error")),
+        "title": title or _(_TITLES.get(status, gettext_noop("Error"))),
         "status": status,
         "detail": detail,
         "code": code,
@@ -122,7 +123,7 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response:
             status=exc.http_status,
             code=exc.code,
             detail=exc.message,
-            title=_(exc.title),
+            title=_(str(exc.title)),  # a lazy title is already in the request's language; a plain one is looked up
             errors=exc.errors or None,
             **exc.extra,
         )

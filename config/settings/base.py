@@ -280,12 +280,28 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- E-mail (the firm's people hear of review decisions in their own language; see registry/notifications.py) ---
+# Unset EMAIL_HOST: e-mails are written to the log (console backend); set it to send through that SMTP server.
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Hubei soft-asset registry <noreply@softasset.local>")
+EMAIL_HOST = env("EMAIL_HOST", default="")
+_EMAIL_DEFAULT_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=f"django.core.mail.backends.{_EMAIL_DEFAULT_BACKEND}.EmailBackend")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 # --- Domain settings -----------------------------------------------------------------------------
 # Events a lower app announces and the tasks of higher apps that react (see common/hooks.py).
 DOMAIN_HOOKS = {
     "asset_approved_version_changed": ["valuation.tasks.valuation_revalue_asset"],
     "firm_indicators_changed": ["valuation.tasks.innovation_scores_compute"],
-    "valuation_approved": ["credit.tasks.margin_watch_for_valuation", "credit.tasks.valuation_approved_notify"],
+    "valuation_approved": [
+        "credit.tasks.margin_watch_for_valuation",
+        "credit.tasks.valuation_approved_notify",
+        "valuation.tasks.valuation_approved_email",
+    ],
     "consent_revoked": ["credit.tasks.consent_revoked_notify"],
 }
 VALUATION_CHUNK_SIZE = env.int("VALUATION_CHUNK_SIZE", default=500)

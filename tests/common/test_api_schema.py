@@ -59,10 +59,12 @@ def test_optional_filters_may_be_sent_blank_but_page_size_may_not(openapi):
 
 @pytest.mark.parametrize("value", ["true", "0", "-1", "1.5", ""])
 def test_a_page_size_that_is_not_a_whole_number_from_one_is_a_400(client_for, firm_user, value):
-    response = client_for(firm_user).get("/api/v1/assets/", {"page_size": value})
+    response = client_for(firm_user).get("/api/v1/assets/", {"page_size": value}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     assert response.json()["errors"] == {"page_size": ["page_size must be a whole number from 1."]}
+    in_chinese = client_for(firm_user).get("/api/v1/assets/", {"page_size": value})  # the default language
+    assert in_chinese.json()["errors"] == {"page_size": ["page_size 必须是不小于 1 的整数。"]}
 
 
 @pytest.mark.parametrize("value", ["1", "200", "5000"])

@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.audit import system_actor
 from registry.models import Asset, AssetVersion
@@ -96,6 +96,7 @@ def test_the_parameter_set_is_frozen_by_its_first_use(django_capture_on_commit_c
     assert list(ParameterSet.objects.filter(is_active=True).values_list("version", flat=True)) == ["2026.9"]
 
 
+@translation.override("en")  # the refusals are matched in English; Chinese is the default language
 def test_a_high_valuation_needs_two_reviewers_and_supersedes_the_old(settings, django_capture_on_commit_callbacks):
     settings.VALUATION_SECOND_REVIEWER_ABOVE = Decimal("1")
     requester = UserFactory()
