@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis, apis_documents, apis_imports
+from registry import apis, apis_catalog, apis_documents, apis_imports
 
 app_name = "registry"
 
@@ -33,4 +33,5 @@ urlpatterns = [
     path("imports/<int:job_id>/", apis_imports.ImportJobDetailApi.as_view(), name="import-job-detail"),
     path("imports/<int:job_id>/errors/", apis_imports.ImportJobErrorListApi.as_view(), name="import-job-error-list"),
     path("imports/templates/<slug:kind>.<slug:fmt>", apis_imports.ImportTemplateApi.as_view(), name="import-template"),
+    path("catalog/", apis_catalog.CatalogApi.as_view(), name="catalog"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from valuation import apis, apis_innovation
+from valuation import apis, apis_innovation, apis_reports
 
 app_name = "valuation"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("valuation-jobs/<int:job_id>/", apis.ValuationJobDetailApi.as_view(), name="valuation-job-detail"),
     path("valuations/", apis.ValuationListApi.as_view(), name="valuation-list"),
     path("valuations/<int:valuation_id>/", apis.ValuationDetailApi.as_view(), name="valuation-detail"),
+    path(
+        "valuations/<int:valuation_id>/report.pdf",
+        apis_reports.ValuationReportPdfApi.as_view(),
+        name="valuation-report-pdf",
+    ),
     path(
         "review/valuations/<int:valuation_id>/approve/",
         apis.ReviewValuationApproveApi.as_view(),
