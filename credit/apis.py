@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +17,7 @@ from common.api.idempotency import idempotent
 from common.api.pagination import CursorPagination, paginate
 from common.api.problems import problem_responses
 from common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS
-from credit import selectors, services, webhooks
+from credit import exports, selectors, services, webhooks
 from credit.models import CreditLine, CreditLineEvent, CreditLineMovement, CreditProduct, Pledge, PledgeEvent
 from registry.models import BankApiKey
 from registry.permissions import IsBank, IsBankOrFirmOrReviewer
@@ -126,7 +131,9 @@ class ProductSerializer(serializers.Serializer):
     def validate_unsecured_by_tier(self, value: dict[str, Decimal]) -> dict[str, Decimal]:
         unknown = sorted(set(value) - {"A", "B", "C", "D", "E"})
         if unknown:
-            raise serializers.ValidationError(f"Unknown tiers: {', '.join(unknown)} (use A to E).")
+            raise serializers.ValidationError(
+                _("Unknown tiers: %(tiers)s (use A to E).") % {"tiers": ", ".join(unknown)}
+            )
         return value
 
 
@@ -230,7 +237,9 @@ class CreditLineListCreateApi(APIView):
         def validate_registrations(self, value: dict[str, str]) -> dict[int, str]:
             bad = [k for k in value if not str(k).isdigit()]
             if bad:
-                raise serializers.ValidationError(f"Keys must be asset ids; got {', '.join(map(str, bad))}.")
+                raise serializers.ValidationError(
+                    _("Keys must be asset ids; got %(keys)s.") % {"keys": ", ".join(map(str, bad))}
+                )
             return {int(k): v.strip() for k, v in value.items()}
 
     @extend_schema(
@@ -662,6 +671,76 @@ class PortfolioApi(APIView):
         return Response(PortfolioOutputSerializer(selectors.portfolio_for_bank(bank=request.user.acting_bank)).data)
 
 
+class PortfolioExportNegotiation(DefaultContentNegotiation):
+    """The export answers with its file whatever the Accept header asks for; errors stay problem details."""
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class _PortfolioExportApi(APIView):
+    permission_classes = [IsBank]
+    content_negotiation_class = PortfolioExportNegotiation
+    fmt = "csv"
+
+    class PortfolioExportFilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=CreditLine.Status.choices, required=False)
+
+    def get(self, request: Request) -> HttpResponse:
+        filters = self.PortfolioExportFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        bank = request.user.acting_bank
+        lines = selectors.credit_line_export_qs(bank=bank, status=filters.validated_data.get("status"))
+        body = exports.BUILDERS[self.fmt](lines.iterator(chunk_size=2000))
+        response = HttpResponse(body, content_type=exports.CONTENT_TYPES[self.fmt])
+        filename = exports.export_filename(bank_code=bank.code, fmt=self.fmt)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _export_schema(fmt: str) -> Any:
+    return extend_schema(
+        operation_id=f"credit_portfolio_export_{fmt}",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=[s.value for s in CreditLine.Status], description="Only lines in this status."
+            )
+        ],
+        responses={
+            (200, exports.CONTENT_TYPES[fmt].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="One row per credit line of the bank (all statuses unless `status` is given): firm "
+                "name and USCC, industry, product, currency, limit, drawn to date, outstanding, available, "
+                "collateral value of the active pledges, coverage ratio, status, issue, maturity and closing "
+                "dates. The header row is in the request language."
+                + (
+                    " UTF-8 with a byte order mark; amounts as exact decimal strings."
+                    if fmt == "csv"
+                    else " Amounts are numeric cells with a 0.00 number format."
+                ),
+            ),
+            **problem_responses(400, 401, 403),
+        },
+    )
+
+
+class PortfolioExportCsvApi(_PortfolioExportApi):
+    fmt = "csv"
+
+    @_export_schema("csv")
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
+
+
+class PortfolioExportXlsxApi(_PortfolioExportApi):
+    fmt = "xlsx"
+
+    @_export_schema("xlsx")
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
+
+
 # --- API keys of banks -------------------------------------------------------------------------------------------
 
 
@@ -702,7 +781,7 @@ class ApiKeyListCreateApi(APIView):
             from django.utils import timezone
 
             if value is not None and value <= timezone.now():  # type: ignore[operator]
-                raise serializers.ValidationError("Must be in the future.")
+                raise serializers.ValidationError(_("Must be in the future."))
             return value
 
     @extend_schema(

@@ -6,12 +6,13 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
-from common.money import DEFAULT_CURRENCY
+from common.money import DEFAULT_CURRENCY, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from credit.errors import ProductRequired
 from credit.models import CreditLine, CreditLineEvent, CreditLineMovement, CreditProduct, Pledge
 from credit.policies import Collateral, ProductRules
@@ -233,3 +234,33 @@ def portfolio_for_bank(*, bank: Bank) -> dict[str, Any]:
         "by_asset_kind": by_asset_kind,
         "coverage_distribution": distribution,
     }
+
+
+def _line_sum(qs: QuerySet[Any], field: str) -> Coalesce:
+    """A per-line sum of ``field`` over ``qs`` (rows with ``credit_line=OuterRef("pk")``) as a subquery, 0 if none."""
+    money = DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    total = qs.values("credit_line").annotate(total=Sum(field)).values("total")[:1]
+    return Coalesce(Subquery(total, output_field=money), Value(Decimal("0.00")), output_field=money)
+
+
+def credit_line_export_qs(*, bank: Bank, status: str | None = None) -> QuerySet[CreditLine]:
+    """The bank's credit lines, oldest first, for the portfolio export and the lines pages: the firm, its industry
+    and the product joined, plus ``collateral_value`` (sum over active pledges) and ``drawn_to_date`` (sum of all
+    draws) as subqueries, so any number of lines is one query. Scoped exactly as the portfolio: the bank's own."""
+    qs = (
+        CreditLine.objects.filter(bank=bank)
+        .select_related("firm__industry", "product")
+        .annotate(
+            collateral_value=_line_sum(
+                Pledge.objects.filter(credit_line=OuterRef("pk"), status=Pledge.Status.ACTIVE), "collateral_value"
+            ),
+            drawn_to_date=_line_sum(
+                CreditLineMovement.objects.filter(credit_line=OuterRef("pk"), kind=CreditLineMovement.Kind.DRAW),
+                "amount",
+            ),
+        )
+        .order_by("id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
