@@ -104,3 +104,24 @@ def firm_get_for_bank(*, bank: Bank, uscc: str, scope: str = Consent.Scope.CREDI
 
 def bank_get_by_code(*, code: str) -> Bank | None:
     return Bank.objects.filter(code=code, is_active=True).first()
+
+
+def bank_list_active() -> QuerySet[Bank]:
+    """Banks a firm may give consent to, by name."""
+    return Bank.objects.filter(is_active=True).order_by("name")
+
+
+def asset_counts_for_firm(*, firm_id: int) -> dict[tuple[str, str], int]:
+    """How many of the firm's assets there are per (kind, status): one aggregate query."""
+    rows = Asset.objects.filter(firm_id=firm_id).order_by().values_list("kind", "status").annotate(n=Count("id"))
+    return {(kind, status): n for kind, status, n in rows}
+
+
+def consent_counts_for_firm(*, firm_id: int) -> dict[str, int]:
+    """The firm's consents as ``active``, ``expired`` and ``revoked`` counts: one aggregate query."""
+    now = timezone.now()
+    return Consent.objects.filter(firm_id=firm_id).aggregate(
+        active=Count("id", filter=Q(revoked_at__isnull=True, expires_at__gt=now)),
+        expired=Count("id", filter=Q(revoked_at__isnull=True, expires_at__lte=now)),
+        revoked=Count("id", filter=Q(revoked_at__isnull=False)),
+    )

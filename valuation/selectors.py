@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from common.exceptions import NotFound
+from common.money import DEFAULT_CURRENCY, quantize
 from valuation.models import Valuation, ValuationJob, ValuationJobItem
 
 
@@ -68,3 +70,21 @@ def valuation_get_for_review(*, valuation_id: int) -> Valuation:
         return Valuation.objects.select_related("asset", "job").get(pk=valuation_id)
     except Valuation.DoesNotExist:
         raise NotFound(_("Valuation not found.")) from None
+
+
+def valuation_totals_for_firm(*, firm_id: int) -> dict[str, Any]:
+    """The sum of the approved valuations (at most one per asset) of the firm's assets that are not retired:
+    ``value`` (central), ``low``, ``high`` as Decimal to the cent, and ``assets``, the number summed. One query."""
+    zero = Decimal("0.00")
+    sums = (
+        Valuation.objects.filter(asset__firm_id=firm_id, status=Valuation.Status.APPROVED, currency=DEFAULT_CURRENCY)
+        .exclude(asset__status="retired")
+        .aggregate(
+            value=Sum("value", default=zero),
+            low=Sum("low", default=zero),
+            high=Sum("high", default=zero),
+            assets=Count("id"),
+        )
+    )
+    # Sums of amounts in cents are exact; SQLite hands them back with trailing digits, so give them the cent.
+    return {key: quantize(sums[key]) for key in ("value", "low", "high")} | {"assets": sums["assets"]}
