@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from common.api.exception_handler import PROBLEM_CONTENT_TYPE, problem_body
+from portal import views as portal_views
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,8 +26,9 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("health/", health, name="health"),
+    path("admin/province/", include("portal.backoffice.urls")),  # back-office dashboard (admin_view-protected)
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", portal_views.set_language, name="set_language"),  # Django's, and saves user.language
     path("", include("portal.urls")),
     path("firm/", include("portal.firm.urls")),
     path("bank/", include("portal.bank.urls")),
@@ -45,7 +48,7 @@ def _problem_or_page(request: HttpRequest, status: int, code: str, detail: str, 
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _problem_or_page(request, 404, "not_found", "No such endpoint.", "Not found")
+    return _problem_or_page(request, 404, "not_found", _("No such endpoint."), _("Not found"))
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
@@ -53,6 +56,6 @@ def handler500(request: HttpRequest) -> HttpResponse:
         request,
         500,
         "internal_error",
-        "Something went wrong on our side. Quote the request id to support.",
-        "Server error",
+        _("Something went wrong on our side. Quote the request id to support."),
+        _("Server error"),
     )
