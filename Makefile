@@ -42,6 +42,10 @@ test-fast: install ## the suite on the embedded default only
 test-services: install ## only the PostgreSQL + Redis + live worker pass
 	@bash scripts/test-services.sh
 
+.PHONY: test-e2e
+test-e2e: install ## only the browser tests (Playwright + Debian's Chromium); screenshots in build/e2e/
+	$(BIN)/python -m pytest tests/e2e -m e2e
+
 .PHONY: test-faults
 test-faults: install ## fault tests: kill workers, Redis, PostgreSQL (private instances) and check recovery
 	@bash scripts/test-faults.sh
