@@ -20,4 +20,5 @@ logger = logging.getLogger(__name__)
 def hooks_fire(event: str, **kwargs: Any) -> None:
     for path in settings.DOMAIN_HOOKS.get(event, ()):
         task = import_string(path)
-        transaction.on_commit(lambda task=task: task.delay(**kwargs))
+        # robust: a broker outage must not turn a committed write into an error answer; it is logged.
+        transaction.on_commit(lambda task=task: task.delay(**kwargs), robust=True)

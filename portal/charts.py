@@ -29,6 +29,8 @@ def bar_chart(
     bar_height: int = 22,
 ) -> SafeString:
     """Horizontal bars, one per (label, value); the value is printed at the end of its bar."""
+    if not any(value for _, value in rows):
+        rows = []  # nothing to draw: all zero reads better as a dash (the table beside it has the zeros)
     label_w, gap, pad = 170, 6, 8
     height = pad * 2 + len(rows) * (bar_height + gap) + 18
     top = max((v for _, v in rows), default=0) or 1
@@ -80,10 +82,19 @@ def range_chart(
         f'<line x1="{x(central):.1f}" y1="{y - 4}" x2="{x(central):.1f}" y2="{y + 24}" stroke="#c0392b" '
         'stroke-width="3"/>',
     ]
+
+    def anchor_for(v: Number, preferred: str) -> str:
+        # Keep a label inside the picture: near the right edge it ends at its point, near the left it starts there.
+        if x(v) > width * 0.7:
+            return "end"
+        if x(v) < width * 0.3:
+            return "start"
+        return preferred
+
     for value, name, anchor, dy in (
-        (low, labels[0], "end", 58),
-        (central, labels[1], "middle", 14),
-        (high, labels[2], "start", 58),
+        (low, labels[0], anchor_for(low, "end"), 58),
+        (central, labels[1], anchor_for(central, "middle"), 14),
+        (high, labels[2], anchor_for(high, "start"), 58),
     ):
         parts.append(
             f'<text x="{x(value):.1f}" y="{dy}" text-anchor="{anchor}" font-size="11">'

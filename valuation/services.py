@@ -170,7 +170,9 @@ def valuation_job_create(
 def valuation_job_enqueue(*, job_id: int) -> None:
     from valuation.tasks import valuation_job_start as valuation_job_start_task
 
-    transaction.on_commit(lambda: valuation_job_start_task.delay(job_id))
+    # robust: if the broker is down the request still succeeds (the job row is committed as queued) and the
+    # valuation sweeper starts the job later; the failure is logged.
+    transaction.on_commit(lambda: valuation_job_start_task.delay(job_id), robust=True)
 
 
 def _stale_before() -> Any:

@@ -174,7 +174,9 @@ def import_job_create(
 def import_job_enqueue(*, job_id: int) -> None:
     from registry.tasks import import_job_run as import_job_run_task
 
-    transaction.on_commit(lambda: import_job_run_task.delay(job_id))
+    # robust: if the broker is down the request still succeeds (the job row is committed as queued) and the
+    # import sweeper starts the job later; the failure is logged.
+    transaction.on_commit(lambda: import_job_run_task.delay(job_id), robust=True)
 
 
 # --- claim, lease ----------------------------------------------------------------------------------------

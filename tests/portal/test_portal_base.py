@@ -83,3 +83,13 @@ def test_pages_load_scripts_from_files_only_under_the_csp() -> None:
     body = response.text
     assert "<script>" not in body
     assert "htmx-2.min.js" in body
+
+
+def test_the_back_office_has_the_language_menu_and_it_switches() -> None:
+    client = _signed_in(ReviewerFactory())
+    page = client.get(reverse("admin:index"))
+    assert page.status_code == 200
+    assert 'id="admin-language-select"' in page.text
+    assert 'lang="zh-hans"' in page.text
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("admin:index")})
+    assert 'lang="en"' in client.get(reverse("admin:index")).text
