@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import platform
 import random
+import secrets
 import shlex
 import subprocess
 import sys
@@ -56,12 +57,20 @@ SETTINGS = "config.settings.bench"
 BANK_CODE = "BENCH_BANK"
 PRODUCT_CODE = "BENCH_PLEDGE"
 MODES = ("persistent", "pool")
+RUN_SECRET = secrets.token_urlsafe(50)  # one signing key for every process of this run, never stored
 
 
 def env(**extra: str) -> dict[str, str]:
     drop = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_POOL", "CONN_MAX_AGE", "DEBUG")
     base = {k: v for k, v in os.environ.items() if k not in drop}
-    return {**base, "DJANGO_SETTINGS_MODULE": SETTINGS, "DATABASE_URL": PG, "LOG_LEVEL": "WARNING", **extra}
+    return {
+        **base,
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "DATABASE_URL": PG,
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": RUN_SECRET,
+        **extra,
+    }
 
 
 def manage(*args: str) -> str:

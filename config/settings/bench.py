@@ -4,13 +4,17 @@ Built on base, not production: production insists on a real secret, a broker and
 changes the cost of a JSON request served over plain http on 127.0.0.1. Throttles stay on but out of reach (as in
 config/settings/test.py), so each request still pays for its throttle check. Never for a real deployment."""
 
+import secrets
+
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, REST_FRAMEWORK
 
 DEBUG = False
-SECRET_KEY = "bench-only-secret-key-not-used-anywhere-else-0123456789-abcdefghij"  # noqa: S105
+# bench/limit_query.py passes one random key to every process it starts (sessions and signing are not measured).
+SECRET_KEY = env("SECRET_KEY", default="") or secrets.token_urlsafe(50)
 ALLOWED_HOSTS = ["127.0.0.1"]
 ROOT_URLCONF = "config.bench_urls"
 
