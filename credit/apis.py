@@ -66,6 +66,9 @@ class CreditLimitOutputSerializer(serializers.Serializer):
 class CreditLimitApi(APIView):
     permission_classes = [IsBank]
     throttle_scope = "limit"  # its own budget per bank API key (common/api/throttling.py)
+    # One output serializer for every request: to_representation keeps no per-call state, while building a
+    # serializer per request deep-copies its declared fields and nested serializers. Same output as ``.data``.
+    output = CreditLimitOutputSerializer()
 
     class CreditLimitFilterSerializer(serializers.Serializer):
         product = serializers.CharField(required=False, max_length=40)
@@ -93,7 +96,7 @@ class CreditLimitApi(APIView):
         )
         r = limit.result
         return Response(
-            CreditLimitOutputSerializer(
+            self.output.to_representation(
                 {
                     "firm": limit.firm.uscc,
                     "product": limit.product.code,
@@ -107,7 +110,7 @@ class CreditLimitApi(APIView):
                     "excluded": r.excluded,
                     "caps_applied": r.caps_applied,
                 }
-            ).data
+            )
         )
 
 
