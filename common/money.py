@@ -28,9 +28,13 @@ class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""
 
 
+_MINOR_UNIT_STEPS = {currency: Decimal(1).scaleb(-places) for currency, places in _MINOR_UNITS.items()}
+_DEFAULT_MINOR_UNIT_STEP = Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
+
+
 def minor_unit(currency: str) -> Decimal:
-    places = _MINOR_UNITS.get(currency, MONEY_DECIMAL_PLACES)
-    return Decimal(1).scaleb(-places)
+    # looked up, not rebuilt: quantize() runs tens of times per valuation in the bulk revaluation
+    return _MINOR_UNIT_STEPS.get(currency, _DEFAULT_MINOR_UNIT_STEP)
 
 
 def quantize(value: Decimal, *, currency: str = DEFAULT_CURRENCY, rounding: str = VALUATION_ROUNDING) -> Decimal:

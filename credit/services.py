@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +35,13 @@ from credit.errors import (
 from credit.lock_objects import credit_line_qs_for_update
 from credit.models import CreditLine, CreditLineEvent, CreditLineMovement, CreditProduct, Pledge, PledgeEvent
 from credit.policies import LimitResult, PolicyError, credit_limit_compute, validate_pledge_rates
-from credit.selectors import collateral_for_firm, coverage_for_lines, product_get_for_bank, product_rules
+from credit.selectors import (
+    collateral_for_firm,
+    coverage_for_lines,
+    credit_limit_inputs_get,
+    product_get_for_bank,
+    product_rules,
+)
 from credit.transitions import TRANSITION_EVENTS, transition_allowed
 from credit.webhooks import webhook_event_record
 from registry.details import PATENT_TERM_YEARS
@@ -75,8 +81,11 @@ def credit_limit_query(
 ) -> CreditLimit:
     """The explained limit of a consenting firm under one of the bank's products. Audited."""
     try:
-        firm = firm_get_for_bank(bank=bank, uscc=uscc, scope=Consent.Scope.CREDIT_LIMIT)
-        product = product_get_for_bank(bank=bank, code=product_code)
+        # Consent, firm, product, collateral and tier, read live in one statement (no cache: a revoked or
+        # expired consent refuses the very next query).
+        inputs = credit_limit_inputs_get(
+            bank=bank, uscc=uscc, product_code=product_code, scope=Consent.Scope.CREDIT_LIMIT
+        )
     except ApplicationError as exc:
         # Refused queries are audited too: who asked about which code, and why they got nothing.
         audit_record(
@@ -88,9 +97,8 @@ def credit_limit_query(
             result=AuditEvent.Result.REFUSED,
         )
         raise
-    result = credit_limit_compute(
-        rules=product_rules(product), collateral=collateral_for_firm(firm=firm, product=product), tier=_firm_tier(firm)
-    )
+    firm, product = inputs.firm, inputs.product
+    result = credit_limit_compute(rules=product_rules(product), collateral=inputs.collateral, tier=inputs.tier)
     valid_until = timezone.now() + timedelta(minutes=settings.CREDIT_LIMIT_VALID_MINUTES)
     audit_record(
         actor=actor,
@@ -545,13 +553,21 @@ def margin_watch(*, line_ids: list[int] | None = None, actor: Actor | None = Non
 
 def margin_watch_for_valuation(*, valuation_id: int) -> list[int]:
     """After a valuation is approved: the open lines that pledge its asset."""
-    asset_id = Valuation.objects.filter(pk=valuation_id).values_list("asset_id", flat=True).first()
-    if asset_id is None:
-        return []
+    return margin_watch_for_valuations(valuation_ids=[valuation_id])
+
+
+def margin_watch_for_valuations(*, valuation_ids: list[int]) -> list[int]:
+    """After many valuations changed (a revaluation's approvals): every open line pledging one of their assets,
+    found in one query and recomputed by ``margin_watch`` (a constant number of queries per 500 lines, however
+    many valuations and lines). Returns the lines whose status changed."""
+    assets = Valuation.objects.filter(pk__in=valuation_ids).values("asset_id")
     line_ids = list(
         Pledge.objects.filter(
-            asset_id=asset_id, status=Pledge.Status.ACTIVE, credit_line__status__in=OPEN_STATUSES
-        ).values_list("credit_line_id", flat=True)
+            asset_id__in=Subquery(assets), status=Pledge.Status.ACTIVE, credit_line__status__in=OPEN_STATUSES
+        )
+        .order_by("credit_line_id")
+        .values_list("credit_line_id", flat=True)
+        .distinct()
     )
     return margin_watch(line_ids=line_ids) if line_ids else []
 

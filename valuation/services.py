@@ -1,24 +1,28 @@
 """Valuation jobs and their review. The maths lives in valuation.methods (pure); this module moves data.
 
 A job lists its assets as items split into chunks. Starting a job sends one task per chunk; any number of
-workers share them. A chunk reads its inputs in two queries, computes without holding a transaction, then
-writes its valuations, item states and the job's counters in one short transaction that first locks the
-chunk's pending items: a redelivered chunk finds nothing pending and writes nothing (and the unique
-(job, asset) index would refuse a duplicate anyway). The chunk that completes the job's last chunk finishes it;
-no result backend or chord is needed. A job whose worker died is resumed by the beat sweeper.
+workers share them. A chunk reads its inputs in one query (values, no model instances), computes them in one
+vectorised ``value_assets`` call without holding a transaction, then writes its valuations (COPY on
+PostgreSQL), item states (one set-based UPDATE) and the job's counters in one short transaction that first
+locks the chunk's pending items: a redelivered chunk finds nothing pending and writes nothing (and the unique
+(job, asset) index would refuse a duplicate anyway). A chunk runs the same number of queries whatever its
+size. The chunk whose write brings the job's counters to its total finishes it; no result backend or chord
+is needed. A job whose worker died is resumed by the beat sweeper.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -248,9 +252,13 @@ def valuation_job_run_inline(*, job_id: int) -> ValuationJob:
 
 
 def _seed(asset: Asset, details: dict[str, Any], params: Parameters) -> int:
+    return _seed_of(asset_id=asset.pk, kind=asset.kind, details=details, industry=asset.firm.industry_id, params=params)
+
+
+def _seed_of(*, asset_id: int, kind: str, details: Any, industry: str, params: Parameters) -> int:
     return derive_seed(
-        asset_key=f"asset:{asset.pk}",
-        inputs={"kind": asset.kind, "details": details, "industry": asset.firm.industry_id},
+        asset_key=f"asset:{asset_id}",
+        inputs={"kind": kind, "details": details, "industry": industry},
         parameter_set=params.version,
     )
 
@@ -259,37 +267,72 @@ def _required_approvals(value: Decimal) -> int:
     return 2 if value > settings.VALUATION_SECOND_REVIEWER_ABOVE else 1
 
 
+@dataclass(frozen=True)
+class _ChunkItem:
+    """One pending item of a chunk with what valuing its asset needs (one row of the chunk's single read)."""
+
+    pk: int
+    asset_id: int
+    kind: str
+    retired: bool
+    approved_version: int | None
+    industry: str
+    details: Any  # the approved version's details; None when that version does not exist
+
+
+def _chunk_items(*, job_id: int, chunk: int) -> list[_ChunkItem]:
+    """The chunk's pending items with their asset, firm industry and approved version's details: one query."""
+    approved_details = AssetVersion.objects.filter(
+        asset_id=OuterRef("asset_id"), number=OuterRef("asset__approved_version")
+    ).values("details")[:1]
+    rows = (
+        ValuationJobItem.objects.filter(job_id=job_id, chunk=chunk, status=ValuationJobItem.Status.PENDING)
+        .annotate(approved_details=Subquery(approved_details))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "asset_id",
+            "asset__kind",
+            "asset__status",
+            "asset__approved_version",
+            "asset__firm__industry_id",
+            "approved_details",
+        )
+    )
+    items = []
+    for pk, asset_id, kind, status, approved_version, industry, details in rows:
+        if isinstance(details, str):  # some backends hand a JSON subquery back as text
+            details = json.loads(details)
+        retired = status == Asset.Status.RETIRED
+        items.append(_ChunkItem(pk, asset_id, kind, retired, approved_version, industry, details))
+    return items
+
+
 def valuation_chunk_run(*, job_id: int, chunk: int) -> int:
-    """Value one chunk of a job. Safe to run twice: returns the number of valuations this call wrote."""
+    """Value one chunk of a job. Safe to run twice: returns the number of valuations this call wrote.
+
+    Reads the chunk in one query, values it in one vectorised computation (``value_assets``) and writes it
+    in a constant number of statements (COPY on PostgreSQL), whatever the chunk's size."""
     job = ValuationJob.objects.select_related("parameter_set").filter(pk=job_id).first()
     if job is None or job.status != ValuationJob.Status.RUNNING:
         return 0
     params = parameters_of(job.parameter_set) if job.parameter_set else DEFAULT_PARAMETERS
-    items = list(
-        ValuationJobItem.objects.filter(
-            job_id=job_id, chunk=chunk, status=ValuationJobItem.Status.PENDING
-        ).select_related("asset__firm")
-    )
+    items = _chunk_items(job_id=job_id, chunk=chunk)
     if not items:
         _chunk_done(job_id=job_id)
         return 0
-    approved = {
-        (v.asset_id, v.number): v
-        for v in AssetVersion.objects.filter(
-            Q(*[Q(asset_id=i.asset_id, number=i.asset.approved_version) for i in items], _connector=Q.OR)
-        )
-    }
     outcomes: dict[int, ValuationOutcome | tuple[str, str]] = {}
-    batch: list[tuple[ValuationJobItem, ValuationInput, int]] = []
+    batch: list[tuple[_ChunkItem, ValuationInput, int]] = []
     as_of = timezone.localdate()
     for item in items:  # computation happens outside any transaction
-        asset = item.asset
-        version = approved.get((asset.pk, asset.approved_version))
-        if version is None or asset.status == Asset.Status.RETIRED:
+        if item.details is None or item.retired:
             outcomes[item.pk] = ("asset_not_approved", _("The asset has no approved version (or was retired)."))
             continue
-        inp = ValuationInput(kind=asset.kind, details=version.details, industry=asset.firm.industry_id, as_of=as_of)
-        batch.append((item, inp, _seed(asset, version.details, params)))
+        inp = ValuationInput(kind=item.kind, details=item.details, industry=item.industry, as_of=as_of)
+        seed = _seed_of(
+            asset_id=item.asset_id, kind=item.kind, details=item.details, industry=item.industry, params=params
+        )
+        batch.append((item, inp, seed))
     try:
         # One vectorised computation for the whole chunk (numpy arrays of assets x paths per method).
         results = value_assets([b[1] for b in batch], seeds=[b[2] for b in batch], params=params)
@@ -316,66 +359,109 @@ def valuation_chunk_run(*, job_id: int, chunk: int) -> int:
     return written
 
 
+def _valuation_row(*, item: _ChunkItem, outcome: ValuationOutcome, job: ValuationJob, now: Any) -> dict[str, Any]:
+    """A valuation's column values by attribute name (what ``Valuation(**row)`` takes)."""
+    return {
+        "asset_id": item.asset_id,
+        "asset_version": item.approved_version,
+        "job_id": job.pk,
+        "value": outcome.value,
+        "low": outcome.low,
+        "high": outcome.high,
+        "currency": outcome.currency,
+        "method": outcome.method,
+        "parameter_set": outcome.parameter_set,
+        "engine_version": outcome.engine_version,
+        "seed": outcome.seed,
+        "inputs": outcome.inputs,
+        "explanation": outcome.explanation,
+        "as_of": outcome.inputs.get("as_of"),
+        "required_approvals": _required_approvals(outcome.value),
+        "fingerprint": fingerprint(
+            inputs=outcome.inputs,
+            parameter_set=outcome.parameter_set,
+            engine_version=outcome.engine_version,
+            seed=outcome.seed,
+            value=outcome.value,
+            low=outcome.low,
+            high=outcome.high,
+        ),
+        "requested_by_id": job.requested_by_id,
+        "computed_at": now,
+    }
+
+
+def _valuations_insert(rows: list[dict[str, Any]]) -> None:
+    """Insert valuation rows in one statement whatever their number: COPY on PostgreSQL (psycopg 3), one
+    ``executemany`` INSERT elsewhere. The columns a row does not name take their model defaults."""
+    connection = transaction.get_connection()
+    fields = [f for f in Valuation._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+    table = connection.ops.quote_name(Valuation._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            json.dumps(row[f.attname])
+                            if f.attname in json_fields
+                            else row.get(f.attname, defaults[f.attname])
+                            for f in fields
+                        ]
+                    )
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from the model
+            [[f.get_db_prep_save(row.get(f.attname, defaults[f.attname]), connection) for f in fields] for row in rows],
+        )
+
+
 @transaction.atomic
 def _chunk_write(
     *,
     job: ValuationJob,
     chunk: int,
-    items: list[ValuationJobItem],
+    items: list[_ChunkItem],
     outcomes: dict[int, ValuationOutcome | tuple[str, str]],
 ) -> int:
     pending = set(
         ValuationJobItem.objects.select_for_update()
-        .filter(pk__in=[i.pk for i in items], status=ValuationJobItem.Status.PENDING)
+        .filter(job_id=job.pk, chunk=chunk, status=ValuationJobItem.Status.PENDING)
         .values_list("pk", flat=True)
     )
     if not pending:
         return 0  # a twin delivery wrote this chunk already
-    valuations, done, failed = [], [], []
+    now = timezone.now()
+    rows, done, failed = [], [], []
     for item in items:
         if item.pk not in pending:
             continue
         outcome = outcomes[item.pk]
         if isinstance(outcome, tuple):
-            item.status, item.error_code, item.error = ValuationJobItem.Status.FAILED, outcome[0], outcome[1]
-            failed.append(item)
-            continue
-        item.status = ValuationJobItem.Status.DONE
-        done.append(item)
-        valuations.append(
-            Valuation(
-                asset_id=item.asset_id,
-                asset_version=item.asset.approved_version,
-                job=job,
-                value=outcome.value,
-                low=outcome.low,
-                high=outcome.high,
-                currency=outcome.currency,
-                method=outcome.method,
-                parameter_set=outcome.parameter_set,
-                engine_version=outcome.engine_version,
-                seed=outcome.seed,
-                inputs=outcome.inputs,
-                explanation=outcome.explanation,
-                as_of=outcome.inputs.get("as_of"),
-                required_approvals=_required_approvals(outcome.value),
-                fingerprint=fingerprint(
-                    inputs=outcome.inputs,
-                    parameter_set=outcome.parameter_set,
-                    engine_version=outcome.engine_version,
-                    seed=outcome.seed,
-                    value=outcome.value,
-                    low=outcome.low,
-                    high=outcome.high,
-                ),
-                requested_by_id=job.requested_by_id,
+            failed.append(
+                ValuationJobItem(
+                    pk=item.pk, status=ValuationJobItem.Status.FAILED, error_code=outcome[0], error=outcome[1]
+                )
             )
-        )
-    Valuation.objects.bulk_create(valuations, batch_size=1000)
-    ValuationJobItem.objects.bulk_update(done + failed, ["status", "error_code", "error"], batch_size=1000)
+            continue
+        done.append(item)
+        rows.append(_valuation_row(item=item, outcome=outcome, job=job, now=now))
+    if rows:
+        _valuations_insert(rows)
+    if failed:
+        ValuationJobItem.objects.bulk_update(failed, ["status", "error_code", "error"], batch_size=1000)
+    # Set-based: the chunk's other pending items (those valued) are done, in one UPDATE whatever their number.
+    ValuationJobItem.objects.filter(job_id=job.pk, chunk=chunk, status=ValuationJobItem.Status.PENDING).update(
+        status=ValuationJobItem.Status.DONE
+    )
     ValuationJob.objects.filter(pk=job.pk).update(
         done=F("done") + len(done) + len(failed),
         failed_count=F("failed_count") + len(failed),
+        chunks_done=F("chunks_done") + 1,  # a chunk is written once (twins find nothing pending above)
         heartbeat_at=timezone.now(),
     )
     audit_record(
@@ -385,19 +471,17 @@ def _chunk_write(
         object_id=job.pk,
         data={"chunk": chunk, "valued": len(done), "failed": len(failed), "assets": [i.asset_id for i in done][:1000]},
     )
-    return len(valuations)
+    return len(rows)
 
 
 def _chunk_done(*, job_id: int) -> None:
-    """Count finished chunks; the call that finds nothing pending any more finishes the job."""
-    pending_chunks = (
-        ValuationJobItem.objects.filter(job_id=job_id, status=ValuationJobItem.Status.PENDING)
-        .values("chunk")
-        .distinct()
-        .count()
-    )
-    ValuationJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_total") - pending_chunks)
-    if pending_chunks == 0:
+    """The call that finds every item of the job done or failed finishes it.
+
+    Read from the job's counters (one primary-key read), which each chunk's write moves in the transaction that
+    sets its items' states: a cost per chunk that does not grow with the job (counting the pending chunks
+    scanned the job's items, so a job's total cost grew with its size squared)."""
+    counters = ValuationJob.objects.filter(pk=job_id).values_list("done", "total").first()
+    if counters is not None and counters[0] >= counters[1]:
         valuation_job_finish(job_id=job_id)
 
 

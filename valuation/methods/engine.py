@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -317,8 +317,13 @@ def value_asset(
     return result
 
 
+def _figure_with(figure: MethodFigure, **changes: Any) -> MethodFigure:
+    """``dataclasses.replace`` for a ``MethodFigure``, without its per-call field inspection (hot path)."""
+    return MethodFigure(**{**figure.__dict__, **changes})
+
+
 def _rounded(figure: MethodFigure) -> MethodFigure:
-    return replace(figure, value=quantize(figure.value), low=quantize(figure.low), high=quantize(figure.high))
+    return _figure_with(figure, value=quantize(figure.value), low=quantize(figure.low), high=quantize(figure.high))
 
 
 def _weighted(figures: list[MethodFigure], attr: str) -> Decimal:
@@ -326,7 +331,7 @@ def _weighted(figures: list[MethodFigure], attr: str) -> Decimal:
 
 
 def _outcome(asset: _Asset, params: Parameters, pathwise: tuple[Decimal, Decimal, Decimal] | None) -> ValuationOutcome:
-    figures = [replace(asset.figures[method], weight=asset.weights[method]) for method in asset.applied]
+    figures = [_figure_with(asset.figures[method], weight=asset.weights[method]) for method in asset.applied]
     if pathwise is not None:
         p_low, p_value, p_high = pathwise
     else:

@@ -29,6 +29,8 @@ Calculators: ``BasisCalculator`` holds the plumbing every method built on a "bas
 
 from __future__ import annotations
 
+import decimal
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -234,7 +236,17 @@ def growth_rule(
     default = params.growth_rate
     if len(history) < 2:
         return default, f"one year of {label}: the default growth rate {number_str(default)} is used", None
-    first, last = history[0], history[-1]
+    return _observed_growth_rule(
+        history[0], history[-1], default, params.growth_floor, label, decimal.getcontext().prec
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _observed_growth_rule(
+    first: RevenueYear, last: RevenueYear, default: Decimal, floor: Decimal, label: str, _precision: int
+) -> tuple[Decimal, str, Decimal | None]:
+    """``growth_rule`` for two years or more: it reads the first and last only. Cached (a pure function of its
+    arguments and the decimal precision): relief from royalty and the income approach ask it the same question."""
     if first.amount <= 0:
         return (
             default,
@@ -244,10 +256,10 @@ def growth_rule(
         )
     span = last.year - first.year
     cagr = quantize_rate((last.amount / first.amount) ** (ONE / span) - ONE)
-    growth = max(params.growth_floor, min(default, cagr))
+    growth = max(floor, min(default, cagr))
     rule = (
         f"g = min(default {number_str(default)}, observed {label} CAGR {first.year}-{last.year} "
-        f"{number_str(cagr)}), not below {number_str(params.growth_floor)}: {number_str(growth)}"
+        f"{number_str(cagr)}), not below {number_str(floor)}: {number_str(growth)}"
     )
     return growth, rule, cagr
 
@@ -257,6 +269,12 @@ def growth_rule(
 
 def discounted_point(base: Decimal, growth: Decimal, rate: Decimal, life: Decimal) -> Decimal:
     """``sum_{t=1..ceil(n)} F_0 (1 + g)^t x s_t / (1 + i)^(t - 1 + s_t)`` in Decimal (unrounded)."""
+    return _discounted_point(base, growth, rate, life, decimal.getcontext().prec)
+
+
+@functools.lru_cache(maxsize=4096)
+def _discounted_point(base: Decimal, growth: Decimal, rate: Decimal, life: Decimal, _precision: int) -> Decimal:
+    """Cached: relief from royalty and the income approach of an asset discount the same flows."""
     total, flow = ZERO, base
     for t in range(1, math.ceil(life) + 1):
         flow *= ONE + growth
@@ -282,13 +300,26 @@ def discounted_paths(base: np.ndarray, growth: np.ndarray, rate: np.ndarray, lif
     ranked_life = life[order]
     ranked_base = base[order][:, None]
     ranked = np.zeros_like(ranked_life)
+    # Scratch arrays reused year after year (numpy's out=): the same operations in the same order as
+    # ``share = clip(life - (t - 1), 0, 1)``, ``term = F_0 x share x exp(t lg - ((t - 1) + share) li)``,
+    # ``ranked += where(share > 0, term, 0)``, so the same values bit for bit, without a temporary per step.
+    share_buf, term_buf, scratch_buf = (np.empty_like(ranked_life) for _ in range(3))
+    live_buf = np.empty(ranked_life.shape, dtype=bool)
     with np.errstate(invalid="ignore"):  # -inf x 0 at growth -1 in a year past the life: masked below
         for t in range(1, math.ceil(float(ranked_longest[0]) if len(order) else 0.0) + 1):
             rows = int(np.count_nonzero(ranked_longest > t - 1.0))
-            share = np.clip(ranked_life[:rows] - (t - 1.0), 0.0, 1.0)
-            exponent = float(t) * log_growth[:rows] - ((t - 1.0) + share) * log_rate[:rows]
-            term = ranked_base[:rows] * share * np.exp(exponent)
-            ranked[:rows] += np.where(share > 0.0, term, 0.0)
+            share, term, scratch, live = share_buf[:rows], term_buf[:rows], scratch_buf[:rows], live_buf[:rows]
+            np.subtract(ranked_life[:rows], t - 1.0, out=share)
+            np.clip(share, 0.0, 1.0, out=share)
+            np.multiply(float(t), log_growth[:rows], out=term)
+            np.add(t - 1.0, share, out=scratch)
+            np.multiply(scratch, log_rate[:rows], out=scratch)
+            np.subtract(term, scratch, out=term)
+            np.exp(term, out=term)
+            np.multiply(ranked_base[:rows], share, out=scratch)
+            np.multiply(scratch, term, out=term)
+            np.greater(share, 0.0, out=live)
+            np.add(ranked[:rows], term, out=ranked[:rows], where=live)
     present = np.empty_like(ranked)
     present[order] = ranked
     return present

@@ -7,6 +7,7 @@ error (``ValuationNotPossible`` with code ``invalid_data``), never silently skip
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -265,9 +266,12 @@ def percentiles_rows(values: np.ndarray) -> list[tuple[Decimal, Decimal, Decimal
         axis=1,
         method=PERCENTILE_METHOD,
     )
-    return [
-        (decimal_from(float(low)), decimal_from(float(mid)), decimal_from(float(high))) for low, mid, high in table.T
-    ]
+    return [(_decimal(low), _decimal(mid), _decimal(high)) for low, mid, high in table.T.tolist()]
+
+
+def _decimal(value: float) -> Decimal:
+    """``decimal_from`` for a Python float (its shortest repr), without the type checks on the hot path."""
+    return Decimal(repr(value)) if math.isfinite(value) else decimal_from(value)
 
 
 # --- random variates ----------------------------------------------------------------------------------------
@@ -331,13 +335,13 @@ class Variates:
         """Rows of ``Variates.draw(numpy.random.default_rng(seed), paths)``, one per seed."""
         arrays = {name: np.empty((len(seeds), paths)) for name in VARIATE_ORDER}
         for row, seed in enumerate(seeds):
-            rng = np.random.default_rng(seed)
-            arrays["growth"][row] = rng.standard_normal(paths)
-            arrays["discount"][row] = rng.random(paths)
-            arrays["rate"][row] = rng.random(paths)
-            arrays["life"][row] = rng.random(paths)
-            arrays["quality"][row] = rng.standard_normal(paths)
-            arrays["market"][row] = rng.standard_normal(paths)
+            rng = np.random.default_rng(seed)  # each draw fills its row in place (out=): the same numbers
+            rng.standard_normal(out=arrays["growth"][row])
+            rng.random(out=arrays["discount"][row])
+            rng.random(out=arrays["rate"][row])
+            rng.random(out=arrays["life"][row])
+            rng.standard_normal(out=arrays["quality"][row])
+            rng.standard_normal(out=arrays["market"][row])
         return cls(**arrays)
 
     def take(self, rows: Sequence[int] | np.ndarray) -> Variates:
