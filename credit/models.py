@@ -90,6 +90,10 @@ class CreditLine(BaseModel):
                 condition=Q(drawn_amount__gte=0) & Q(drawn_amount__lte=F("amount")),
             ),
         ]
+        indexes = [  # keyset pages (newest first by id) of a bank's and of a firm's lines
+            models.Index(fields=["bank", "id"], name="credit_line_bank_id_idx"),
+            models.Index(fields=["firm", "id"], name="credit_line_firm_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"line #{self.pk} {self.amount} {self.currency} ({self.status})"
@@ -278,7 +282,10 @@ class WebhookDelivery(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once_per_subscription"),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
+            models.Index(fields=["subscription", "id"], name="webhook_delivery_sub_id_idx"),  # keyset pages
+        ]
 
     def __str__(self) -> str:
         return f"delivery #{self.pk} ({self.status})"

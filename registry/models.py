@@ -223,7 +223,11 @@ class Asset(BaseModel):
         REJECTED = "rejected", _("rejected")
         RETIRED = "retired", _("retired")
 
-    firm = models.ForeignKey(Firm, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="assets")
+    # No index of its own: asset_firm_id_idx (firm, id) serves every lookup by firm, and a second, narrower one
+    # tempts the planner to read all of a firm's assets and sort them for page 1 of its list.
+    firm = models.ForeignKey(
+        Firm, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="assets", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=200)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -275,7 +279,13 @@ class Asset(BaseModel):
                 condition=Q(status__in=["draft", "submitted", "approved", "rejected", "retired"]),
             ),
         ]
-        indexes = [models.Index(fields=["firm", "status"], name="asset_firm_status_idx")]
+        indexes = [
+            models.Index(fields=["firm", "status"], name="asset_firm_status_idx"),
+            # Keyset pages (newest first by id) of one firm's assets and of the review queue: a range scan of the
+            # index, not a walk down the primary key past every other firm's newer rows.
+            models.Index(fields=["firm", "id"], name="asset_firm_id_idx"),
+            models.Index(fields=["status", "id"], name="asset_status_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
@@ -426,6 +436,7 @@ class ImportJob(BaseModel):
                 & Q(unchanged_count__lte=F("processed")),
             ),
         ]
+        indexes = [models.Index(fields=["firm", "id"], name="import_job_firm_id_idx")]  # keyset pages of a firm
 
     def __str__(self) -> str:
         return f"import #{self.pk} {self.kind} {self.status} {self.processed}/{self.total}"
@@ -488,7 +499,10 @@ class Consent(BaseModel):
                 fields=["firm", "bank"], condition=Q(revoked_at__isnull=True), name="consent_one_unrevoked_per_bank"
             ),
         ]
-        indexes = [models.Index(fields=["bank", "firm", "revoked_at", "expires_at"], name="consent_lookup_idx")]
+        indexes = [
+            models.Index(fields=["bank", "firm", "revoked_at", "expires_at"], name="consent_lookup_idx"),
+            models.Index(fields=["bank", "id"], name="consent_bank_id_idx"),  # keyset pages of a bank's consents
+        ]
 
     def __str__(self) -> str:
         return f"{self.firm_id} → {self.bank_id} until {self.expires_at:%Y-%m-%d}"

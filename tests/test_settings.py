@@ -107,3 +107,60 @@ def test_celery_is_json_only_acks_late_prefetch_one_and_keeps_no_results():
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_ignore_result is True
     assert conf.result_backend is None
+
+
+def test_gunicorn_config_reads_its_sizes_from_the_environment(monkeypatch):
+    """The Dockerfile starts gunicorn with config/gunicorn_conf.py; its sizes come from the environment."""
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "config" / "gunicorn_conf.py"
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "6")
+    monkeypatch.setenv("PORT", "8100")
+    conf = runpy.run_path(str(path))
+    assert (conf["worker_class"], conf["workers"], conf["threads"], conf["bind"]) == ("gthread", 3, 6, "0.0.0.0:8100")
+    monkeypatch.delenv("WEB_CONCURRENCY")
+    monkeypatch.setenv("GUNICORN_THREADS", "")
+    conf = runpy.run_path(str(path))
+    assert conf["workers"] >= 2
+    assert conf["threads"] == 4
+    assert conf["max_requests"] > 0
+    assert conf["max_requests_jitter"] > 0
+
+
+def _database_options(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_RANDOM_PAGE_COST"}}
+    clean.update({"DJANGO_SETTINGS_MODULE": "config.settings.local", **env})
+    code = "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_connections_tell_the_planner_random_reads_are_cheap():
+    url = "postgres://postgres@127.0.0.1:5432/anything"
+    assert _database_options(DATABASE_URL=url)["options"] == "-c random_page_cost=1.1"
+    assert _database_options(DATABASE_URL=url, DATABASE_RANDOM_PAGE_COST="2")["options"] == "-c random_page_cost=2.0"
+    assert "options" not in _database_options(DATABASE_URL=url, DATABASE_RANDOM_PAGE_COST="")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL only (runs in the service pass)"
+)
+@pytest.mark.django_db
+def test_the_connection_really_carries_the_planner_setting():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"

@@ -162,6 +162,7 @@ class ValuationJob(BaseModel):
             models.CheckConstraint(name="valuation_job_done_le_total", condition=Q(done__lte=F("total"))),
             models.CheckConstraint(name="valuation_job_failed_le_done", condition=Q(failed_count__lte=F("done"))),
         ]
+        indexes = [models.Index(fields=["firm", "id"], name="valuation_job_firm_id_idx")]  # keyset pages of a firm
 
     def __str__(self) -> str:
         return f"job #{self.pk} {self.status} {self.done}/{self.total}"
