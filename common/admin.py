@@ -225,8 +225,21 @@ class ReviewAdminMixin:
 # --- the audit trail -----------------------------------------------------------------------------------------
 
 
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Records (audit events, movements, attempts) are append-only: visible in the admin, never edited there."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyRecordAdmin):
     """Read-only: the trail is append-only (and hash-chained; `manage.py verify_audit` checks it)."""
 
     list_display = ("id", "occurred_at", "actor_label", "action", "object_type", "object_id", "result", "short_hash")
@@ -241,15 +254,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("hash"))
     def short_hash(self, obj: AuditEvent) -> str:
         return obj.hash[:12]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(IdempotencyRecord)

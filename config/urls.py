@@ -27,6 +27,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("health/", health, name="health"),
     path("admin/province/", include("portal.backoffice.urls")),  # back-office dashboard (admin_view-protected)
+    path("admin/login/", portal_views.admin_login),  # admin.site.login, then the saved language as at /login/
     path("admin/", admin.site.urls),
     path("i18n/setlang/", portal_views.set_language, name="set_language"),  # Django's, and saves user.language
     path("", include("portal.urls")),

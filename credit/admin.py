@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from common.admin import ReadOnlyRecordAdmin
 from credit.models import (
     CreditLine,
     CreditLineEvent,
@@ -63,19 +64,6 @@ class PledgeAdmin(admin.ModelAdmin):
         return [f.name for f in Pledge._meta.fields if f.name != "external_registration_number"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
-    """Records (events, movements, attempts) are append-only: visible in the admin, never edited there."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

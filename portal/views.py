@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import check_for_language
 from django.views import i18n as i18n_views
 
+from registry.models import User
 from registry.services import user_language_set
 
 
@@ -43,10 +45,22 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: auth_views.AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        language = form.get_user().language
-        if language in dict(settings.LANGUAGES):
-            _language_cookie_set(response, language)  # the saved choice wins over this browser's cookie
+        _saved_language_apply(response, form.get_user())
         return response
+
+
+def _saved_language_apply(response: HttpResponse, user: User) -> None:
+    """At sign-in, the language saved on the account wins over this browser's cookie."""
+    if user.language in dict(settings.LANGUAGES):
+        _language_cookie_set(response, user.language)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The back office's own sign-in (``admin.site.login``, unchanged), applying the saved language as /login/."""
+    response = admin.site.login(request)
+    if request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        _saved_language_apply(response, request.user)
+    return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -3,10 +3,10 @@ through the selectors (404 for what is not yours), call the service in registry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,12 +24,9 @@ from rest_framework.views import APIView
 from common.api.pagination import CursorPagination
 from common.api.problems import problem_responses
 from common.exceptions import PermissionDenied
-from registry import documents, selectors
-from registry.models import Document
+from registry import documents, selectors, uploads
+from registry.models import Asset, Document, User
 from registry.permissions import IsFirmUserOrReviewer
-
-# Room for the multipart envelope (boundaries, part headers, the ``kind`` field) around the file itself.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class DocumentKindField(serializers.ChoiceField):
@@ -86,6 +83,20 @@ class DocumentUploadInputSerializer(serializers.Serializer):
     kind = DocumentKindField()
 
 
+def document_upload_from_input(*, data: Mapping[str, Any], asset: Asset, user: User) -> tuple[Document, bool]:
+    """Parse the upload's multipart input and store the file (this API and the firm portal's page). The caller has
+    made the size check (``registry.uploads``) before reading the body."""
+    serializer = DocumentUploadInputSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return documents.document_upload(
+        asset=asset,
+        uploaded_file=serializer.validated_data["file"],
+        kind=serializer.validated_data["kind"],
+        user=user,
+        actor=user.as_actor,
+    )
+
+
 class DocumentDownloadNegotiation(DefaultContentNegotiation):
     """The download answers with the file whatever the Accept header asks for; errors stay problem details."""
 
@@ -138,25 +149,8 @@ class DocumentListUploadApi(APIView):
         if not request.user.is_firm_user:
             raise PermissionDenied(_("Only the firm's users upload evidence."))
         asset = selectors.asset_get_for_user(user=request.user, asset_id=asset_id)
-        limit = settings.DOCUMENT_MAX_BYTES
-        try:
-            content_length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            content_length = 0
-        if content_length > limit + MULTIPART_OVERHEAD_BYTES:  # refuse before the body is read
-            raise documents.DocumentTooLarge(
-                _("The file is larger than the %(limit)s bytes an evidence file may have.") % {"limit": limit},
-                extra={"max_bytes": limit},
-            )
-        serializer = DocumentUploadInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        document, created = documents.document_upload(
-            asset=asset,
-            uploaded_file=serializer.validated_data["file"],
-            kind=serializer.validated_data["kind"],
-            user=request.user,
-            actor=request.user.as_actor,
-        )
+        uploads.document_upload_size_check(request=request)  # refuse before the body is read
+        document, created = document_upload_from_input(data=request.data, asset=asset, user=request.user)
         data = DocumentFileOutputSerializer(document, context={"request": request}).data
         if created:
             return Response(data, status=status.HTTP_201_CREATED)

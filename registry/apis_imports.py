@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -23,18 +22,14 @@ from common.api.idempotency import idempotent
 from common.api.pagination import CursorPagination
 from common.api.problems import problem_responses
 from common.exceptions import NotFound, PermissionDenied
-from registry import selectors
+from registry import selectors, uploads
 from registry.apis import paginate
 from registry.apis_documents import DocumentDownloadNegotiation
 from registry.imports import columns
 from registry.imports import selectors as import_selectors
 from registry.imports import services as import_services
-from registry.imports.errors import ImportFileTooLarge
 from registry.models import Asset, ImportJob
 from registry.permissions import IsFirmUserOrReviewer
-
-# Room for the multipart envelope (boundaries, part headers, the other fields) around the file itself.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class ImportAssetKindField(serializers.ChoiceField):
@@ -175,16 +170,7 @@ class ImportJobListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         if not request.user.is_firm_user:
             raise PermissionDenied(_("Only a firm's users import assets."))
-        limit = settings.IMPORT_MAX_BYTES
-        try:
-            content_length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            content_length = 0
-        if content_length > limit + MULTIPART_OVERHEAD_BYTES:  # refuse before the body is read
-            raise ImportFileTooLarge(
-                _("The file is larger than the %(limit)s bytes an import may have.") % {"limit": limit},
-                extra={"max_bytes": limit},
-            )
+        uploads.import_upload_size_check(request=request)  # refuse before the body is read
         serializer = ImportCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -262,6 +262,26 @@ class NewParameterVersionForm(forms.Form):
         return data
 
 
+class VersionedParameterSetForm(forms.ModelForm):
+    """A parameter set's form: ``data`` must parse with the engine's own ``parser`` (under the set's version)."""
+
+    parser: ClassVar[type[Parameters] | type[InnovationParameters]]
+
+    class Meta:
+        fields = ("version", "description", "data")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        data, version = cleaned.get("data"), cleaned.get("version") or getattr(self.instance, "version", None)
+        if isinstance(data, dict) and version:
+            try:
+                self.parser.from_dict({**data, "version": version})
+            except (TypeError, ValueError, KeyError) as exc:
+                raise forms.ValidationError(gettext("These parameters are not valid: %(e)s") % {"e": exc}) from None
+            cleaned["data"] = {**data, "version": version}
+        return cleaned
+
+
 class VersionedParameterSetAdmin(admin.ModelAdmin):
     """A set that computations used is never edited in place: "Edit as a new version" saves a new row (validated
     by the engine's own parser), optionally made active; the page lists every version with its changes."""
@@ -271,14 +291,15 @@ class VersionedParameterSetAdmin(admin.ModelAdmin):
     actions = ["copy_as_new_version", "activate"]
     change_form_template = "backoffice/parameter_set_change_form.html"
     new_version_template = "backoffice/parameter_set_new_version.html"
+    form: type[VersionedParameterSetForm]
 
     class Media:
         css = {"all": ("backoffice/admin.css",)}
 
-    # -- to implement --------------------------------------------------------------------------------------------
-
     def check_data(self, data: dict) -> Any:
-        raise NotImplementedError
+        return self.form.parser.from_dict(data)
+
+    # -- to implement --------------------------------------------------------------------------------------------
 
     def create_version(self, *, source: Any, version: str, data: dict | None, request: HttpRequest) -> Any:
         raise NotImplementedError
@@ -414,21 +435,11 @@ class VersionedParameterSetAdmin(admin.ModelAdmin):
         self.message_user(request, gettext("%(v)s is now active.") % {"v": chosen.version}, messages.SUCCESS)
 
 
-class ParameterSetForm(forms.ModelForm):
-    class Meta:
-        model = ParameterSet
-        fields = ("version", "description", "data")
+class ParameterSetForm(VersionedParameterSetForm):
+    parser = Parameters
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        data, version = cleaned.get("data"), cleaned.get("version") or getattr(self.instance, "version", None)
-        if isinstance(data, dict) and version:
-            try:
-                Parameters.from_dict({**data, "version": version})
-            except (TypeError, ValueError, KeyError) as exc:
-                raise forms.ValidationError(gettext("These parameters are not valid: %(e)s") % {"e": exc}) from None
-            cleaned["data"] = {**data, "version": version}
-        return cleaned
+    class Meta(VersionedParameterSetForm.Meta):
+        model = ParameterSet
 
 
 @admin.register(ParameterSet)
@@ -436,9 +447,6 @@ class ParameterSetAdmin(VersionedParameterSetAdmin):
     """Versioned valuation parameters (the engine uses the active set when a job is created)."""
 
     form = ParameterSetForm
-
-    def check_data(self, data: dict) -> Any:
-        return Parameters.from_dict(data)
 
     def is_used(self, obj: ParameterSet) -> bool:
         return obj.is_frozen or obj.jobs.exists() or Valuation.objects.filter(parameter_set=obj.version).exists()
@@ -452,21 +460,11 @@ class ParameterSetAdmin(VersionedParameterSetAdmin):
         return services.parameter_set_activate(parameter_set=parameter_set, actor=request.user.as_actor)
 
 
-class InnovationParameterSetForm(forms.ModelForm):
-    class Meta:
-        model = InnovationParameterSet
-        fields = ("version", "description", "data")
+class InnovationParameterSetForm(VersionedParameterSetForm):
+    parser = InnovationParameters
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        data, version = cleaned.get("data"), cleaned.get("version") or getattr(self.instance, "version", None)
-        if isinstance(data, dict) and version:
-            try:
-                InnovationParameters.from_dict({**data, "version": version})
-            except (TypeError, ValueError, KeyError) as exc:
-                raise forms.ValidationError(gettext("These parameters are not valid: %(e)s") % {"e": exc}) from None
-            cleaned["data"] = {**data, "version": version}
-        return cleaned
+    class Meta(VersionedParameterSetForm.Meta):
+        model = InnovationParameterSet
 
 
 @admin.register(InnovationParameterSet)
@@ -474,9 +472,6 @@ class InnovationParameterSetAdmin(VersionedParameterSetAdmin):
     """Versioned innovation-points parameters (scoring uses the active set)."""
 
     form = InnovationParameterSetForm
-
-    def check_data(self, data: dict) -> Any:
-        return InnovationParameters.from_dict(data)
 
     def is_used(self, obj: InnovationParameterSet) -> bool:
         return obj.is_frozen or obj.scores.exists()

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q
@@ -28,7 +29,8 @@ from common.money import decimal_from, quantize
 from credit import selectors as credit_selectors
 from credit import services as credit_services
 from credit import webhooks
-from credit.models import CreditLine, Pledge, WebhookDelivery
+from credit.errors import ProductRequired
+from credit.models import CreditLine, Pledge, WebhookDelivery, WebhookSubscription
 from credit.policies import (
     CAP_MAX_AMOUNT,
     CAP_MAX_SECURED_PER_ASSET,
@@ -201,6 +203,17 @@ def firm_detail(request: HttpRequest, uscc: str) -> HttpResponse:
         credit_services.credit_limit_query(bank=bank, actor=actor, uscc=uscc, product_code=p.code, purpose=purpose)
         for p in products
     ]
+    if not products:
+        # No active product: ask without one, so the refusal is audited (credit_limit.refused) as the API's is;
+        # without consent that is still a 404, a consenting firm's page shows no limit.
+        try:
+            limits = [
+                credit_services.credit_limit_query(
+                    bank=bank, actor=actor, uscc=uscc, product_code=None, purpose=purpose
+                )
+            ]
+        except ProductRequired:
+            limits = []
     firm = limits[0].firm if limits else registry_selectors.firm_get_for_bank(bank=bank, uscc=uscc)
     asset_ids = {line.asset for limit in limits for line in limit.result.lines} | {
         item["asset"] for limit in limits for item in limit.result.excluded
@@ -354,6 +367,45 @@ def line_close(request: HttpRequest, line_id: int) -> HttpResponse:
     return redirect("portal_bank:line", line_id=line.pk)
 
 
+def _list_with_create_form(
+    request: HttpRequest,
+    *,
+    form_class: type[forms.Form],
+    create: Callable[[dict[str, Any]], object],
+    items: Any,
+    template: str,
+    label: Callable[[Any], None] | None = None,
+) -> HttpResponse:
+    """A list page with a create form (API keys, webhooks). GET: the page with an empty form. POST: a valid form
+    calls ``create(cleaned_data)`` and answers 201 with an empty form and what it returned as ``created`` (shown
+    once); an invalid one answers 400, and a service's refusal puts its messages on the form, under its status."""
+    form, created, status = form_class(), None, 200
+    if request.method == "POST":
+        form, status = form_class(request.POST), 400
+        if form.is_valid():
+            try:
+                created = create(form.cleaned_data)
+            except ApplicationError as exc:
+                for field, errors in exc.errors.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+                if not any(exc.errors.values()):
+                    form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                form, status = form_class(), 201
+    page = _page(request, items)
+    if label is not None:
+        for item in page.object_list:
+            label(item)
+    return render(
+        request,
+        template,
+        {"form": form, "page_obj": page, "created": created, "querystring": _querystring(request)},
+        status=status,
+    )
+
+
 # --- API keys ---------------------------------------------------------------------------------------------------
 
 
@@ -362,28 +414,20 @@ def line_close(request: HttpRequest, line_id: int) -> HttpResponse:
 @bank_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     """List the bank's keys; create one (the key is shown once, on the answer to the POST)."""
-    created_key = None
-    status = 200
-    if request.method == "POST":
-        form = ApiKeyCreateForm(request.POST)
-        if form.is_valid():
-            api_key, created_key = credit_services.api_key_create(
-                user=request.user, name=form.cleaned_data["name"], expires_at=form.cleaned_data["expires_at"]
-            )
-            messages.success(request, _("API key “%(name)s” created.") % {"name": api_key.name})
-            form = ApiKeyCreateForm()
-            status = 201
-        else:
-            status = 400
-    else:
-        form = ApiKeyCreateForm()
-    keys = BankApiKey.objects.filter(bank=request.user.bank).order_by("-created", "-pk")
-    page = _page(request, keys)
-    return render(
+
+    def create(data: dict[str, Any]) -> str:
+        api_key, key = credit_services.api_key_create(
+            user=request.user, name=data["name"], expires_at=data["expires_at"]
+        )
+        messages.success(request, _("API key “%(name)s” created.") % {"name": api_key.name})
+        return key
+
+    return _list_with_create_form(
         request,
-        "portal_bank/api_keys.html",
-        {"form": form, "page_obj": page, "created_key": created_key, "querystring": _querystring(request)},
-        status=status,
+        form_class=ApiKeyCreateForm,
+        create=create,
+        items=BankApiKey.objects.filter(bank=request.user.bank).order_by("-created", "-pk"),
+        template="portal_bank/api_keys.html",
     )
 
 
@@ -404,42 +448,24 @@ def api_key_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
 @bank_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
     """List the bank's subscriptions; subscribe a URL (the signing secret is shown once)."""
-    created = None
-    status = 200
-    if request.method == "POST":
-        form = WebhookCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                created = webhooks.webhook_subscribe(
-                    bank=request.user.bank,
-                    actor=request.user.as_actor,
-                    url=form.cleaned_data["url"],
-                    events=list(form.cleaned_data["events"]),
-                )
-            except ApplicationError as exc:
-                for field, errors in exc.errors.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-                if not exc.errors or not any(exc.errors.values()):
-                    form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, _("Webhook subscribed."))
-                form = WebhookCreateForm()
-                status = 201
-        else:
-            status = 400
-    else:
-        form = WebhookCreateForm()
-    subscriptions = webhooks.webhook_qs_for_bank(bank=request.user.bank).order_by("-id")
-    page = _page(request, subscriptions)
-    for subscription in page.object_list:
+
+    def create(data: dict[str, Any]) -> Any:
+        created = webhooks.webhook_subscribe(
+            bank=request.user.bank, actor=request.user.as_actor, url=data["url"], events=list(data["events"])
+        )
+        messages.success(request, _("Webhook subscribed."))
+        return created
+
+    def label(subscription: WebhookSubscription) -> None:
         subscription.event_labels = [EVENT_LABELS.get(e, e) for e in subscription.events]
-    return render(
+
+    return _list_with_create_form(
         request,
-        "portal_bank/webhooks.html",
-        {"form": form, "page_obj": page, "created": created, "querystring": _querystring(request)},
-        status=status,
+        form_class=WebhookCreateForm,
+        create=create,
+        items=webhooks.webhook_qs_for_bank(bank=request.user.bank).order_by("-id"),
+        template="portal_bank/webhooks.html",
+        label=label,
     )
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -36,15 +35,14 @@ from portal.firm.forms import (
     ImportUploadForm,
     details_for_display,
 )
-from registry import documents, selectors, services
+from registry import selectors, services, uploads
 from registry.apis import AssetListCreateApi, ConsentListCreateApi
-from registry.apis_documents import MULTIPART_OVERHEAD_BYTES, DocumentUploadInputSerializer
+from registry.apis_documents import document_upload_from_input
 from registry.apis_imports import ImportCreateInputSerializer
 from registry.details import details_validate
 from registry.imports import columns
 from registry.imports import selectors as import_selectors
 from registry.imports import services as import_services
-from registry.imports.errors import ImportFileTooLarge
 from registry.models import Asset, Consent, ImportJob, User
 from registry.transitions import ASSET_TRANSITIONS
 from valuation.models import Valuation
@@ -73,13 +71,6 @@ def _import_job_or_404(request: HttpRequest, job_id: int) -> ImportJob:
         return import_selectors.import_job_get_for_user(user=request.user, job_id=job_id)
     except NotFound:
         raise Http404(_("Import job not found.")) from None
-
-
-def _content_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _page(request: HttpRequest, items: Any, size: int) -> Any:
@@ -333,21 +324,10 @@ def document_upload(request: HttpRequest, asset_id: int) -> HttpResponse:
     """Evidence upload: the checks and service of POST /api/v1/assets/{id}/documents/."""
     asset = _asset_or_404(request, asset_id)
     form = DocumentUploadForm(request.POST, request.FILES)
-    limit = settings.DOCUMENT_MAX_BYTES
     try:
-        if _content_length(request) > limit + MULTIPART_OVERHEAD_BYTES:
-            raise documents.DocumentTooLarge(
-                _("The file is larger than the %(limit)s bytes an evidence file may have.") % {"limit": limit},
-                extra={"max_bytes": limit},
-            )
-        serializer = DocumentUploadInputSerializer(data=_upload_data(request, ("kind",)))
-        serializer.is_valid(raise_exception=True)
-        document, created = documents.document_upload(
-            asset=asset,
-            uploaded_file=serializer.validated_data["file"],
-            kind=serializer.validated_data["kind"],
-            user=request.user,
-            actor=request.user.as_actor,
+        uploads.document_upload_size_check(request=request)
+        document, created = document_upload_from_input(
+            data=_upload_data(request, ("kind",)), asset=asset, user=request.user
         )
     except serializers.ValidationError as exc:
         form.add_api_errors(flatten_errors(exc.detail))
@@ -407,13 +387,8 @@ def import_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _import_form(request, ImportUploadForm())
     form = ImportUploadForm(request.POST, request.FILES)
-    limit = settings.IMPORT_MAX_BYTES
     try:
-        if _content_length(request) > limit + MULTIPART_OVERHEAD_BYTES:
-            raise ImportFileTooLarge(
-                _("The file is larger than the %(limit)s bytes an import may have.") % {"limit": limit},
-                extra={"max_bytes": limit},
-            )
+        uploads.import_upload_size_check(request=request)
         serializer = ImportCreateInputSerializer(data=_upload_data(request, ("kind", "dry_run")))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

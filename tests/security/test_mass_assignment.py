@@ -205,7 +205,7 @@ def test_member_create_cannot_make_staff_reviewers_or_join_another_firm(world):
         "firm_id": world["firm_b"].pk,
         "bank": world["bank"].pk,
         "bank_id": world["bank"].pk,
-        "id": 777,
+        "id": 2_000_000_777,  # far beyond any id a test database reaches, so its absence proves the point
         "date_joined": LONG_AGO,
     }
     for n, extra in enumerate(each_and_all(extras)):
@@ -223,7 +223,7 @@ def test_member_create_cannot_make_staff_reviewers_or_join_another_firm(world):
             True,
         ), user.username
         assert user.role in (User.Role.FIRM_ADMIN, User.Role.FIRM_MEMBER)
-    assert not User.objects.filter(pk=777).exists()
+    assert not User.objects.filter(pk=2_000_000_777).exists()
     # role is a legitimate field, but only with a firm role: a platform role is refused, not downgraded.
     refused = world["firm"].post(
         "/api/v1/firms/me/members/",

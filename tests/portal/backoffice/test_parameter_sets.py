@@ -102,3 +102,30 @@ def test_a_view_only_reviewer_cannot_make_versions(signed_in, reviewer_a):
     client = signed_in(reviewer_a)
     assert client.get(f"{URL}{used.pk}/change/").status_code == 200
     assert client.get(f"{URL}{used.pk}/new-version/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "model", "own", "other", "refusal"),
+    [
+        (URL, ParameterSet, parameter_set_active, innovation_parameters_active, "unknown parameters: "),
+        (
+            "/admin/valuation/innovationparameterset/",
+            InnovationParameterSet,
+            innovation_parameters_active,
+            parameter_set_active,
+            "unknown innovation parameters: ",
+        ),
+    ],
+)
+def test_the_add_form_checks_the_data_with_its_own_engine_parser(admin_client, url, model, own, other, refusal):
+    own_data = {k: v for k, v in own().data.items() if k != "version"}
+    other_data = {k: v for k, v in other().data.items() if k != "version"}
+
+    refused = admin_client.post(f"{url}add/", _form(other_data, version="2099.5"))
+    assert refused.status_code == 200
+    assert refusal in str(refused.context["adminform"].form.non_field_errors())  # the engine's own refusal
+    assert not model.objects.filter(version="2099.5").exists()
+
+    saved = admin_client.post(f"{url}add/", _form(own_data, version="2099.6"))
+    assert saved.status_code == 302
+    assert model.objects.get(version="2099.6").data == {**own_data, "version": "2099.6"}

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from common.exceptions import Conflict
 from common.models import AuditEvent
 from credit.models import CreditLine, CreditLineMovement, WebhookDelivery, WebhookEvent
 from registry.models import BankApiKey
@@ -314,3 +315,48 @@ def test_firm_and_line_pages_render_in_chinese(estate, officer_zh):
     line_page = officer_zh.get(reverse("portal_bank:line", kwargs={"line_id": estate.lines[0].pk}))
     assert line_page.status_code == 200
     assert "Pledges" not in line_page.text
+
+
+def test_a_refused_create_puts_the_service_messages_on_the_form(estate, officer, settings, monkeypatch):
+    url = reverse("portal_bank:webhooks")
+    settings.WEBHOOK_ALLOW_HTTP = False
+    refused = officer.post(url, {"url": "http://bank.example/hooks", "events": ["credit_line.at_risk"]})
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["url"] == ["Use https."]  # the service's field message
+    assert refused.context["created"] is None
+    assert not estate.bank.webhooks.exists()
+
+    def conflict(**kwargs: object) -> None:
+        raise Conflict("Try again later.")
+
+    monkeypatch.setattr("credit.webhooks.webhook_subscribe", conflict)
+    busy = officer.post(url, {"url": "https://bank.example/hooks", "events": ["credit_line.at_risk"]})
+    assert busy.status_code == 409
+    assert busy.context["form"].non_field_errors() == ["Try again later."]  # no field errors: the message
+    assert not [m for m in busy.context["messages"] if m.level_tag == "success"]
+
+
+def test_a_bank_without_an_active_product_audits_the_refused_limit_like_the_api(estate, officer):
+    estate.bank.products.update(is_active=False)
+    url = reverse("portal_bank:firm", kwargs={"uscc": estate.firm.uscc})
+
+    page = officer.get(url, {"purpose": "annual review"})
+
+    assert page.status_code == 200
+    assert page.context["explained"] == []
+    assert estate.firm.name in page.text
+    refused = AuditEvent.objects.filter(action="credit_limit.refused", object_id=estate.firm.uscc).get()
+    assert (refused.result, refused.actor_label) == (AuditEvent.Result.REFUSED, f"user:{estate.staff.username}")
+    assert refused.data == {
+        "bank": estate.bank.code,
+        "firm": estate.firm.uscc,
+        "product": None,
+        "purpose": "annual review",
+        "code": "product_required",
+    }
+    assert not AuditEvent.objects.filter(action="credit_limit.queried", object_id=str(estate.firm.pk)).exists()
+
+    stranger = officer.get(reverse("portal_bank:firm", kwargs={"uscc": estate.stranger.uscc}))
+    assert stranger.status_code == 404
+    refused = AuditEvent.objects.filter(action="credit_limit.refused", object_id=estate.stranger.uscc).get()
+    assert refused.data["code"] == "not_found"
