@@ -30,5 +30,5 @@ RUN pip install -e . \
 USER app
 EXPOSE 8000
 ENV DJANGO_SETTINGS_MODULE=config.settings.production
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", \
-     "--access-logfile", "-", "--timeout", "60"]
+# Workers, threads and timeouts: config/gunicorn_conf.py (WEB_CONCURRENCY, GUNICORN_THREADS...; docs/scaling.md).
+CMD ["gunicorn", "-c", "config/gunicorn_conf.py", "config.wsgi:application"]
