@@ -118,13 +118,14 @@ def seed_credit() -> tuple[list[int], list[str], str]:
     rng = random.Random(11)
     now = timezone.now()
     with transaction.atomic():
-        assets = list(Asset.objects.filter(status="approved").values_list("pk", flat=True))
+        assets = list(Asset.objects.filter(status="approved").values_list("pk", "firm_id"))
         valuations = []
-        for pk in assets:
+        for pk, firm_id in assets:
             value = Decimal(rng.randrange(200_000, 20_000_000))
             valuations.append(
                 Valuation(
                     asset_id=pk,
+                    firm_id=firm_id,
                     asset_version=1,
                     status=Valuation.Status.APPROVED,
                     value=value,

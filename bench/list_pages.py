@@ -138,6 +138,7 @@ def seed(rows: int, crowd: int) -> Principals:
             [
                 Valuation(
                     asset_id=pk,
+                    firm_id=firm_a.pk,
                     asset_version=1,
                     status=Valuation.Status.APPROVED,
                     value=Decimal("1000000.00"),
@@ -330,7 +331,11 @@ def seed_crowd(*, crowd: int, firm_a: Any, bank: Any, subscription: Any, actor: 
         Valuation,
         where="t.status = 'approved'",
         times=crowd,
-        overrides={"asset_id": "t.asset_id + 1", "status": "'rejected'"},
+        overrides={
+            "asset_id": "t.asset_id + 1",
+            "firm_id": "(SELECT a.firm_id FROM registry_asset a WHERE a.id = t.asset_id + 1)",
+            "status": "'rejected'",
+        },
     )
     _copy_rows(ValuationJob, where=f"t.firm_id = {firm_a.pk}", times=crowd, overrides={"firm_id": other_firm})
     _copy_rows(ImportJob, where=f"t.firm_id = {firm_a.pk}", times=crowd, overrides={"firm_id": other_firm})

@@ -43,7 +43,7 @@ def valuation_qs_for_user(*, user: Any) -> QuerySet[Valuation]:
     if getattr(user, "is_reviewer", False):
         return qs
     if getattr(user, "is_firm_user", False):
-        return qs.filter(asset__firm_id=user.firm_id)
+        return qs.filter(firm_id=user.firm_id)
     return qs.none()
 
 
@@ -77,7 +77,7 @@ def valuation_totals_for_firm(*, firm_id: int) -> dict[str, Any]:
     ``value`` (central), ``low``, ``high`` as Decimal to the cent, and ``assets``, the number summed. One query."""
     zero = Decimal("0.00")
     sums = (
-        Valuation.objects.filter(asset__firm_id=firm_id, status=Valuation.Status.APPROVED, currency=DEFAULT_CURRENCY)
+        Valuation.objects.filter(firm_id=firm_id, status=Valuation.Status.APPROVED, currency=DEFAULT_CURRENCY)
         .exclude(asset__status="retired")
         .aggregate(
             value=Sum("value", default=zero),

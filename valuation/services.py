@@ -273,6 +273,7 @@ class _ChunkItem:
 
     pk: int
     asset_id: int
+    firm_id: int
     kind: str
     retired: bool
     approved_version: int | None
@@ -292,6 +293,7 @@ def _chunk_items(*, job_id: int, chunk: int) -> list[_ChunkItem]:
         .values_list(
             "pk",
             "asset_id",
+            "asset__firm_id",
             "asset__kind",
             "asset__status",
             "asset__approved_version",
@@ -300,11 +302,11 @@ def _chunk_items(*, job_id: int, chunk: int) -> list[_ChunkItem]:
         )
     )
     items = []
-    for pk, asset_id, kind, status, approved_version, industry, details in rows:
+    for pk, asset_id, firm_id, kind, status, approved_version, industry, details in rows:
         if isinstance(details, str):  # some backends hand a JSON subquery back as text
             details = json.loads(details)
         retired = status == Asset.Status.RETIRED
-        items.append(_ChunkItem(pk, asset_id, kind, retired, approved_version, industry, details))
+        items.append(_ChunkItem(pk, asset_id, firm_id, kind, retired, approved_version, industry, details))
     return items
 
 
@@ -363,6 +365,7 @@ def _valuation_row(*, item: _ChunkItem, outcome: ValuationOutcome, job: Valuatio
     """A valuation's column values by attribute name (what ``Valuation(**row)`` takes)."""
     return {
         "asset_id": item.asset_id,
+        "firm_id": item.firm_id,
         "asset_version": item.approved_version,
         "job_id": job.pk,
         "value": outcome.value,

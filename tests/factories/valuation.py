@@ -11,6 +11,7 @@ class ValuationFactory(factory.django.DjangoModelFactory):
         model = Valuation
 
     asset = factory.SubFactory(AssetFactory)
+    firm = factory.SelfAttribute("asset.firm")
     asset_version = 1
     status = Valuation.Status.APPROVED
     value = Decimal("1000000.00")

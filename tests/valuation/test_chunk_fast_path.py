@@ -139,3 +139,19 @@ def test_a_chunk_runs_the_same_number_of_queries_for_5_and_for_50_assets(setting
     settings.CELERY_TASK_ALWAYS_EAGER = False
     small = _chunk_queries(5, settings)
     assert _chunk_queries(50, settings) == small
+
+
+def test_a_chunk_stamps_each_valuation_with_its_assets_firm(settings):
+    """The firm column (what the firm's valuation list is read by) is the asset's firm, for every firm of a chunk."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.VALUATION_CHUNK_SIZE = 50
+    first, second = FirmFactory(), FirmFactory()
+    approved_patents(firm=first, count=3, start_serial=7100)
+    approved_patents(firm=second, count=3, start_serial=7200)
+    job = services.valuation_job_create(everything=True, user=None, actor=ACTOR)
+    services.valuation_job_claim(job_id=job.pk)
+    services.valuation_chunk_run(job_id=job.pk, chunk=0)
+    stamped = list(Valuation.objects.filter(job=job).values_list("firm_id", "asset__firm_id"))
+    assert len(stamped) == 6
+    assert all(firm_id == asset_firm for firm_id, asset_firm in stamped)
+    assert {firm_id for firm_id, _ in stamped} == {first.pk, second.pk}
