@@ -16,7 +16,7 @@ from rest_framework_api_key.models import AbstractAPIKey
 from common.audit import Actor, audit_record
 from common.exceptions import BusinessRuleViolation, InvalidTransition, ValidationFailed
 from common.hooks import hooks_fire
-from registry.details import details_validate
+from registry.details import ValidDetails, details_validate
 from registry.errors import (
     AssetNotEditable,
     AssetWrongState,
@@ -288,10 +288,11 @@ def declared_value(details: dict[str, Any]) -> Decimal:
     return max(cost, revenue)
 
 
-def _record_version(asset: Asset, *, change: str, user: User | None, previous: AssetVersion | None) -> AssetVersion:
+def _version_of(asset: Asset, *, change: str, user: User | None, previous: AssetVersion | None) -> AssetVersion:
+    """The (unsaved) version row recording ``asset``'s current content."""
     content = content_of(title=asset.title, details=asset.details)
     before = content_of(title=previous.title, details=previous.details) if previous else None
-    return AssetVersion.objects.create(
+    return AssetVersion(
         asset=asset,
         number=asset.version,
         title=asset.title,
@@ -303,12 +304,14 @@ def _record_version(asset: Asset, *, change: str, user: User | None, previous: A
     )
 
 
-@transaction.atomic
-def asset_create(
-    *, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None, change: str = "created"
-) -> Asset:
-    valid = details_validate(kind=kind, details=details)
-    asset = Asset(
+def _record_version(asset: Asset, *, change: str, user: User | None, previous: AssetVersion | None) -> AssetVersion:
+    version = _version_of(asset, change=change, user=user, previous=previous)
+    version.save(force_insert=True)
+    return version
+
+
+def _new_asset(*, firm: Firm, kind: str, title: str, valid: ValidDetails, user: User | None) -> Asset:
+    return Asset(
         firm=firm,
         kind=kind,
         title=title,
@@ -317,8 +320,9 @@ def asset_create(
         created_by=user,
         content_hash=content_hash(kind=kind, title=title, details=valid.details),
     )
-    _save_identifier_checked(asset)
-    _record_version(asset, change=change, user=user, previous=None)
+
+
+def _audit_created(asset: Asset, *, actor: Actor, change: str) -> None:
     audit_record(
         actor=actor,
         action="asset.created",
@@ -327,7 +331,42 @@ def asset_create(
         after=_asset_snapshot(asset),
         data={"change": change},
     )
+
+
+@transaction.atomic
+def asset_create(
+    *, firm: Firm, kind: str, title: str, details: Any, actor: Actor, user: User | None, change: str = "created"
+) -> Asset:
+    valid = details_validate(kind=kind, details=details)
+    asset = _new_asset(firm=firm, kind=kind, title=title, valid=valid, user=user)
+    _save_identifier_checked(asset)
+    _record_version(asset, change=change, user=user, previous=None)
+    _audit_created(asset, actor=actor, change=change)
     return asset
+
+
+def assets_create_validated(
+    *,
+    firm: Firm,
+    kind: str,
+    items: list[tuple[str, ValidDetails]],
+    actor: Actor,
+    user: User | None,
+    change: str = "created",
+) -> list[Asset]:
+    """Create many assets whose details ``details_validate`` already accepted, as ``asset_create`` would, with one
+    INSERT for the assets and one for their first versions, then one audit event each, all or nothing (one
+    savepoint). Raises ``IntegrityError`` if the database refuses any of them (an identifier registered by someone
+    else meanwhile): the caller can then create them one by one with ``asset_create`` to learn which."""
+    assets = [_new_asset(firm=firm, kind=kind, title=title, valid=valid, user=user) for title, valid in items]
+    with transaction.atomic():
+        Asset.objects.bulk_create(assets)
+        AssetVersion.objects.bulk_create(
+            [_version_of(asset, change=change, user=user, previous=None) for asset in assets]
+        )
+        for asset in assets:
+            _audit_created(asset, actor=actor, change=change)
+    return assets
 
 
 @transaction.atomic

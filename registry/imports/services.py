@@ -46,9 +46,9 @@ from registry.documents import original_name_clean
 from registry.errors import IdentifierAlreadyRegistered
 from registry.imports import columns, readers
 from registry.imports.errors import ImportFileEmpty, ImportFileTooLarge, ImportFileUnsupported
-from registry.models import Asset, AssetVersion, Firm, ImportJob, ImportRowError, User
-from registry.services import _asset_snapshot, asset_create
-from registry.versioning import content_diff, content_hash, content_of
+from registry.models import Asset, Firm, ImportJob, ImportRowError, User
+from registry.services import asset_create, assets_create_validated
+from registry.versioning import content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -474,54 +474,21 @@ def _create(job: ImportJob, verdict: Verdict) -> list[tuple[str, str]]:
 
 
 def _create_in_bulk(job: ImportJob, verdicts: list[Verdict]) -> bool:
-    """Create the assets of ``verdicts`` as ``asset_create`` would, with one INSERT for the assets and one for their
-    versions, then one audit event each, all in one savepoint. False (and nothing written) if the database
-    refused them, e.g. an identifier registered by another import since the batch looked: the caller then creates
-    them one by one, which says which row failed and why."""
-    user = job.created_by
-    actor = _actor(job)
-    assets = []
+    """Create the assets of ``verdicts`` together (``assets_create_validated``: one INSERT for the assets, one for
+    their versions, one audit event each, in one savepoint). False (and nothing written) if the database refused
+    them, e.g. an identifier registered by another import since the batch looked: the caller then creates them one
+    by one, which says which row failed and why."""
+    items = []
     for verdict in verdicts:
         assert verdict.valid is not None  # noqa: S101
-        assets.append(
-            Asset(
-                firm=job.firm,
-                kind=job.kind,
-                title=verdict.title,
-                details=verdict.valid.details,
-                identifier=verdict.valid.identifier,
-                created_by=user,
-                content_hash=verdict.content_hash,
-            )
-        )
+        items.append((verdict.title, verdict.valid))
     try:
-        with transaction.atomic():
-            Asset.objects.bulk_create(assets)
-            AssetVersion.objects.bulk_create(
-                AssetVersion(
-                    asset=asset,
-                    number=asset.version,
-                    title=asset.title,
-                    details=asset.details,
-                    identifier=asset.identifier,
-                    change=CHANGE,
-                    diff=content_diff(None, content_of(title=asset.title, details=asset.details)),
-                    created_by=user,
-                )
-                for asset in assets
-            )
-            for asset in assets:
-                audit_record(
-                    actor=actor,
-                    action="asset.created",
-                    object_type="asset",
-                    object_id=asset.pk,
-                    after=_asset_snapshot(asset),
-                    data={"change": CHANGE},
-                )
+        assets_create_validated(
+            firm=job.firm, kind=job.kind, items=items, actor=_actor(job), user=job.created_by, change=CHANGE
+        )
     except IntegrityError as exc:
         logger.info(
-            "import job %s: a batch of %s assets was refused (%s); creating them one by one", job.pk, len(assets), exc
+            "import job %s: a batch of %s assets was refused (%s); creating them one by one", job.pk, len(items), exc
         )
         return False
     return True
