@@ -79,7 +79,7 @@ class ValuationAdmin(ReviewAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "asset",
-        "firm",
+        "firm_name",
         "kind",
         "status",
         "value",
@@ -130,7 +130,8 @@ class ValuationAdmin(ReviewAdminMixin, admin.ModelAdmin):
         return False
 
     @admin.display(description=_("firm"), ordering="asset__firm__name")
-    def firm(self, obj: Valuation) -> str:
+    def firm_name(self, obj: Valuation) -> str:
+        # Not named "firm": the model's own firm field would win over this method and cost a query per row.
         return obj.asset.firm.name
 
     @admin.display(description=_("kind"), ordering="asset__kind")
