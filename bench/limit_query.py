@@ -36,7 +36,6 @@ import multiprocessing
 import os
 import platform
 import random
-import secrets
 import shlex
 import subprocess
 import sys
@@ -46,41 +45,24 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+import service_env  # bench/service_env.py: this script's directory is on sys.path
+
+ROOT, PY = service_env.ROOT, service_env.PY
 PG = os.environ.get("BENCH_LIMIT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/softasset_bench_limit")
 HOST = "127.0.0.1"
-SETTINGS = "config.settings.bench"
+SETTINGS = service_env.SETTINGS
 BANK_CODE = "BENCH_BANK"
 PRODUCT_CODE = "BENCH_PLEDGE"
 MODES = ("persistent", "pool")
-RUN_SECRET = secrets.token_urlsafe(50)  # one signing key for every process of this run, never stored
 
 
-def env(**extra: str) -> dict[str, str]:
-    drop = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_POOL", "CONN_MAX_AGE", "DEBUG")
-    base = {k: v for k, v in os.environ.items() if k not in drop}
-    return {
-        **base,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": PG,
-        "LOG_LEVEL": "WARNING",
-        "SECRET_KEY": RUN_SECRET,
-        **extra,
-    }
-
-
-def manage(*args: str) -> str:
-    out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env(), capture_output=True, text=True, check=True)
-    return out.stdout
-
-
-def psql(sql: str) -> None:
-    admin = PG.rsplit("/", 1)[0] + "/postgres"
-    subprocess.run(["psql", admin, "-q", "-c", sql], check=True, capture_output=True)
+env = partial(service_env.service_env, PG)
+manage = partial(service_env.manage, PG)
+psql = partial(service_env.psql, PG)
 
 
 # --- database ---------------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import platform
 import secrets
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -37,38 +36,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+import service_env  # bench/service_env.py: this script's directory is on sys.path
+
+ROOT, PY = service_env.ROOT, service_env.PY
 PG = os.environ.get("BENCH_LISTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/softasset_bench_lists")
 HOST = "127.0.0.1"
-SETTINGS = "config.settings.bench"
-RUN_SECRET = secrets.token_urlsafe(50)  # sessions and signing are not measured; never stored
+SETTINGS = service_env.SETTINGS
 
 
-def env(**extra: str) -> dict[str, str]:
-    drop = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_POOL", "CONN_MAX_AGE", "DEBUG")
-    base = {k: v for k, v in os.environ.items() if k not in drop}
-    return {
-        **base,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": PG,
-        "LOG_LEVEL": "WARNING",
-        "SECRET_KEY": RUN_SECRET,
-        **extra,
-    }
-
-
-def manage(*args: str) -> str:
-    out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env(), capture_output=True, text=True, check=True)
-    return out.stdout
-
-
-def psql(sql: str, database: str = "postgres") -> None:
-    url = PG.rsplit("/", 1)[0] + "/" + database
-    subprocess.run(["psql", url, "-q", "-c", sql], check=True, capture_output=True)
+env = partial(service_env.service_env, PG)
+manage = partial(service_env.manage, PG)
+psql = partial(service_env.psql, PG)
 
 
 # --- database ---------------------------------------------------------------------------------------------------
